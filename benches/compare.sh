@@ -1,0 +1,182 @@
+#!/usr/bin/env bash
+# Side-by-side benchmark: rill vs the distro redis-server, on a 2-core box.
+# Not a test; run it by hand:   benches/compare.sh
+#
+# Layout: each server is pinned to CPU 0, redis-benchmark to CPU 1, so the
+# server never competes with the load generator.  Servers alternate within each
+# round (rill, redis, rill, redis, ...) to spread machine noise over both.
+# For every run we read the server's CPU time (utime+stime, /proc/PID/stat) so
+# we can report CPU microseconds per operation next to ops/s.
+#
+# Environment knobs:
+#   RILL_BIN    rill binary (default: cargo build --release, target/release/rill-server)
+#   RILL_ARGS   extra rill args (default: "--shards 1"; RILL_ARGS= for none)
+#   TESTS       redis-benchmark -t list (default: ping,set,get,mset,incr;
+#               also e.g. lpush,rpush,lpop,rpop,lrange_100). "ping" expands to
+#               ping_inline,ping_mbulk.  Note lrange_* runs an LPUSH prefill in
+#               the same invocation, so its CPU/op includes that prefill.
+#   N           requests per run for every pipeline (default: N_P1 / N_P32)
+#   N_P1, N_P32 requests per run at -P 1 (default 200000) / -P 32 (default 2000000)
+#   ROUNDS      rounds per server (default 3; medians are taken over rounds)
+#   CLIENTS     redis-benchmark -c (default 50)
+#   PIPELINES   pipeline depths (default "1 32")
+#   RILL_PORT, REDIS_PORT   (default 16379 / 16380)
+#   OUT_MD      if set, also write the result table as markdown to this file
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."          # repo root
+
+ROUNDS=${ROUNDS:-3}
+CLIENTS=${CLIENTS:-50}
+PIPELINES=${PIPELINES:-"1 32"}
+TESTS=${TESTS:-ping,set,get,mset,incr}
+N_P1=${N_P1:-${N:-200000}}
+N_P32=${N_P32:-${N:-2000000}}
+RILL_PORT=${RILL_PORT:-16379}
+REDIS_PORT=${REDIS_PORT:-16380}
+RILL_ARGS=${RILL_ARGS---shards 1}   # set-but-empty means no extra args
+OUT_MD=${OUT_MD:-}
+
+# --- prerequisites -----------------------------------------------------------
+if ! command -v redis-server >/dev/null || ! command -v redis-benchmark >/dev/null; then
+    echo "== installing redis-server and redis-tools" >&2
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+    $SUDO apt-get update
+    $SUDO apt-get install -y redis-server redis-tools
+fi
+for tool in redis-cli taskset python3 timeout getconf; do
+    command -v "$tool" >/dev/null || { echo "missing: $tool" >&2; exit 1; }
+done
+REDIS_BIN=$(command -v redis-server)
+if [ -z "${RILL_BIN:-}" ]; then
+    echo "== cargo build --release" >&2
+    cargo build --release
+    RILL_BIN=target/release/rill-server
+fi
+CLK_TCK=$(getconf CLK_TCK)
+
+# --- servers -----------------------------------------------------------------
+WORK=$(mktemp -d)
+PIDS=()
+cleanup() {
+    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# start NAME PORT CMD... : launch pinned to CPU 0, wait (bounded) for PING.
+# taskset execs the server, so $! is the server's own PID.
+start() {
+    local name=$1 port=$2; shift 2
+    if port_busy "$port"; then echo "port $port already in use" >&2; exit 1; fi
+    taskset -c 0 "$@" >"$WORK/$name.log" 2>&1 &
+    local pid=$!
+    PIDS+=("$pid")
+    for _ in $(seq 100); do                      # up to ~10 s
+        if ! kill -0 "$pid" 2>/dev/null; then
+            echo "$name exited early; log:" >&2; cat "$WORK/$name.log" >&2; exit 1
+        fi
+        if [ "$(redis-cli -p "$port" ping 2>/dev/null)" = PONG ]; then
+            eval "${name}_PID=$pid"; return 0
+        fi
+        sleep 0.1
+    done
+    echo "$name did not answer PING on port $port; log:" >&2; cat "$WORK/$name.log" >&2; exit 1
+}
+
+# Server CPU time in clock ticks: utime+stime are fields 14,15 of
+# /proc/PID/stat; parse after the ")" ending comm, as comm may hold spaces.
+cpu_ticks() { local s; s=$(<"/proc/$1/stat"); s=${s##*) }; set -- $s; echo $(( ${12} + ${13} )); }
+
+# read -a splits RILL_ARGS into words (no quoting inside it is honoured).
+read -r -a rill_args <<<"$RILL_ARGS"
+RILL_CMD=(taskset -c 0 "$RILL_BIN" --port "$RILL_PORT" "${rill_args[@]}" --save "")
+REDIS_CMD=(taskset -c 0 "$REDIS_BIN" --port "$REDIS_PORT" --save "" --appendonly no)
+start rill "$RILL_PORT" "${RILL_CMD[@]:3}"
+start redis "$REDIS_PORT" "${REDIS_CMD[@]:3}"
+
+# Expand "ping" into its two variants; one test per redis-benchmark call so
+# that the CPU delta belongs to exactly one test.
+tests=()
+IFS=, read -r -a raw_tests <<<"$TESTS"
+for t in "${raw_tests[@]}"; do
+    case "$t" in ping) tests+=(ping_inline ping_mbulk) ;; *) tests+=("$t") ;; esac
+done
+
+echo "== layout ($(nproc) CPUs, CLK_TCK=$CLK_TCK)"
+echo "rill:   $(printf '%q ' "${RILL_CMD[@]}")"      # %q makes --save "" visible
+echo "redis:  $(printf '%q ' "${REDIS_CMD[@]}")"
+echo "client: taskset -c 1 redis-benchmark -p PORT -t TEST -n N -P {${PIPELINES// /,}} -c $CLIENTS -q --csv"
+echo "        tests=${tests[*]}  rounds=$ROUNDS  N(-P1)=$N_P1  N(other)=$N_P32"
+echo
+
+# --- runs --------------------------------------------------------------------
+RESULTS=$WORK/results.tsv        # server test pipeline requests rps cpu_ticks
+: >"$RESULTS"
+for round in $(seq "$ROUNDS"); do
+    for P in $PIPELINES; do
+        if [ "$P" = 1 ]; then n=$N_P1; else n=$N_P32; fi
+        for t in "${tests[@]}"; do
+            for server in rill redis; do
+                if [ $server = rill ]; then port=$RILL_PORT pid=$rill_PID; else port=$REDIS_PORT pid=$redis_PID; fi
+                before=$(cpu_ticks "$pid")
+                # timeout: redis-benchmark hangs forever if the server stops answering.
+                out=$(timeout 300 taskset -c 1 redis-benchmark -p "$port" -t "$t" \
+                      -n "$n" -P "$P" -c "$CLIENTS" -q --csv) \
+                    || { echo "redis-benchmark failed: $server $t -P $P" >&2; exit 1; }
+                after=$(cpu_ticks "$pid")
+                # Last CSV row is the test itself (lrange_* prints a prefill row first).
+                rps=$(tail -n1 <<<"$out" | cut -d, -f2 | tr -d '"')
+                printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$server" "$t" "$P" "$n" "$rps" \
+                    $((after - before)) >>"$RESULTS"
+                printf 'round %s/%s  %-5s %-11s -P %-3s %12s ops/s\n' \
+                    "$round" "$ROUNDS" "$server" "$t" "$P" "$rps" >&2
+            done
+        done
+    done
+done
+echo >&2
+
+# --- table -------------------------------------------------------------------
+python3 - "$RESULTS" "$CLK_TCK" "$OUT_MD" <<'EOF'
+import sys, statistics as st
+from collections import defaultdict
+path, clk, out_md = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+rps, cpu, order = defaultdict(list), defaultdict(list), []
+for line in open(path):
+    server, test, p, n, r, ticks = line.split("\t")
+    key = (test, int(p))
+    if key not in order:
+        order.append(key)
+    rps[server, key].append(float(r))
+    cpu[server, key].append(int(ticks) / clk * 1e6 / int(n))   # µs CPU per op
+
+def ratio(a, b):
+    return f"{a / b:.2f}" if b else "n/a"
+
+head = ["test", "pipeline", "rill ops/s", "redis ops/s", "rill/redis ops",
+        "rill µs CPU/op", "redis µs CPU/op", "redis/rill cpu"]
+rows = []
+for key in order:
+    r1, r2 = st.median(rps["rill", key]), st.median(rps["redis", key])
+    c1, c2 = st.median(cpu["rill", key]), st.median(cpu["redis", key])
+    rows.append([key[0].upper(), str(key[1]), f"{r1:,.0f}", f"{r2:,.0f}", ratio(r1, r2),
+                 f"{c1:.3f}", f"{c2:.3f}", ratio(c2, c1)])
+
+w = [max(len(x) for x in col) for col in zip(head, *rows)]
+fmt = lambda cells: "  ".join(c.rjust(w[i]) if i > 1 else c.ljust(w[i]) for i, c in enumerate(cells))
+print(fmt(head)); print(fmt(["-" * x for x in w]))
+for r in rows: print(fmt(r))
+print("\nmedians over rounds; cpu ratio > 1 means rill uses less CPU per op")
+
+if out_md:
+    with open(out_md, "w") as f:
+        f.write("| " + " | ".join(head) + " |\n")
+        f.write("|" + "|".join(["---"] * 2 + ["---:"] * 6) + "|\n")
+        for r in rows: f.write("| " + " | ".join(r) + " |\n")
+    print(f"markdown table written to {out_md}")
+EOF

@@ -1,0 +1,602 @@
+//! Generic key commands: existence, deletion, types, expiry, renaming and copying, and the walks over the
+//! keyspace (KEYS, SCAN, RANDOMKEY) that visit every shard.
+//!
+//! SCAN's cursor names a shard and a position inside it: `bucket_cursor * nshards + shard`. Each call walks one
+//! shard's table (`Dict::scan`, Redis's reverse-binary cursor) and moves to the next shard when that one is done, so
+//! the guarantees of Redis's SCAN hold over the whole keyspace.
+
+use super::args::{self, is};
+use super::{Ctx, Handler, LocalFuture, Session};
+use crate::db::{access_clock, Value};
+use crate::glob::glob_match;
+use crate::proto::errors;
+use crate::shard::slot::key_shard;
+use bytes::Bytes;
+
+pub const HANDLERS: &[(&str, Handler)] = &[
+    ("del", Handler::Keys(del, del_cross)),
+    ("unlink", Handler::Keys(del, del_cross)),
+    ("exists", Handler::Keys(exists, exists_cross)),
+    ("touch", Handler::Keys(touch, touch_cross)),
+    ("type", Handler::Shard(type_cmd)),
+    ("keys", Handler::Conn(keys)),
+    ("scan", Handler::Conn(scan)),
+    ("randomkey", Handler::Conn(randomkey)),
+    ("rename", Handler::Keys(rename, rename_cross)),
+    ("renamenx", Handler::Keys(renamenx, renamenx_cross)),
+    ("copy", Handler::Keys(copy, copy_cross)),
+    ("move", Handler::Shard(move_cmd)),
+    ("expire", Handler::Shard(expire)),
+    ("pexpire", Handler::Shard(pexpire)),
+    ("expireat", Handler::Shard(expireat)),
+    ("pexpireat", Handler::Shard(pexpireat)),
+    ("ttl", Handler::Shard(ttl)),
+    ("pttl", Handler::Shard(pttl)),
+    ("expiretime", Handler::Shard(expiretime)),
+    ("pexpiretime", Handler::Shard(pexpiretime)),
+    ("persist", Handler::Shard(persist)),
+    ("object|encoding", Handler::Shard(object_encoding)),
+    ("object|freq", Handler::Shard(object_freq)),
+    ("object|idletime", Handler::Shard(object_idletime)),
+    ("object|refcount", Handler::Shard(object_refcount)),
+    ("object|help", Handler::Shard(object_help)),
+];
+
+fn del(ctx: &mut Ctx, args: &[Bytes]) {
+    let now = ctx.now;
+    let db = ctx.db();
+    let n = args[1..].iter().filter(|k| db.delete(k, now)).count();
+    ctx.out.int(n as i64)
+}
+
+fn exists(ctx: &mut Ctx, args: &[Bytes]) {
+    let now = ctx.now;
+    let db = ctx.db();
+    let n = args[1..].iter().filter(|k| db.contains(k, now)).count();
+    ctx.out.int(n as i64)
+}
+
+fn touch(ctx: &mut Ctx, args: &[Bytes]) {
+    let now = ctx.now;
+    let db = ctx.db();
+    let n = args[1..].iter().filter(|k| db.get_mut(k, now).is_some()).count();
+    ctx.out.int(n as i64)
+}
+
+/// Splits a multi-key command by shard and sums the shards' counts: DEL, EXISTS and TOUCH need no atomicity
+/// across shards (Redis Cluster refuses them outright), only the right total.
+async fn count_across(s: &mut Session, args: Vec<Bytes>, op: fn(&mut crate::db::Db, &[u8], u64) -> bool) {
+    let n = s.nshards();
+    let mut parts: Vec<(usize, Vec<Bytes>)> = Vec::new();
+    for k in &args[1..] {
+        let sh = key_shard(k, n);
+        match parts.iter_mut().find(|(p, _)| *p == sh) {
+            Some((_, v)) => v.push(k.clone()),
+            None => parts.push((sh, vec![k.clone()])),
+        }
+    }
+    let db = s.db;
+    let counts = s
+        .run_parts(parts, move |shard, keys| {
+            let now = crate::db::now_ms();
+            keys.iter().filter(|k| op(&mut shard.dbs[db], k, now)).count()
+        })
+        .await;
+    s.reply().int(counts.iter().sum::<usize>() as i64)
+}
+
+fn del_cross(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
+    Box::pin(count_across(s, args, |db, k, now| db.delete(k, now)))
+}
+
+fn exists_cross(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
+    Box::pin(count_across(s, args, |db, k, now| db.contains(k, now)))
+}
+
+fn touch_cross(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
+    Box::pin(count_across(s, args, |db, k, now| db.get_mut(k, now).is_some()))
+}
+
+fn type_cmd(ctx: &mut Ctx, args: &[Bytes]) {
+    let now = ctx.now;
+    let name = ctx.db().peek(&args[1], now).map_or("none", |e| e.value.type_name());
+    ctx.out.simple(name)
+}
+
+fn keys(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
+    Box::pin(async move {
+        let pattern = args[1].clone();
+        let db = s.db;
+        let found = s
+            .on_all_shards(move |shard| {
+                let now = crate::db::now_ms();
+                let all = pattern.as_ref() == b"*";
+                shard.dbs[db]
+                    .iter()
+                    .filter(|(k, e)| (e.expire_at == 0 || e.expire_at > now) && (all || glob_match(&pattern, k, false)))
+                    .map(|(k, _)| k.clone())
+                    .collect::<Vec<Bytes>>()
+            })
+            .await;
+        let n: usize = found.iter().map(Vec::len).sum();
+        let mut o = s.reply();
+        o.array(n);
+        for k in found.iter().flatten() {
+            o.bulk(k);
+        }
+    })
+}
+
+/// SCAN's options, parsed once.
+#[derive(Clone)]
+struct ScanOpts {
+    pattern: Option<Bytes>,
+    count: usize,
+    kind: Option<String>,
+}
+
+fn scan(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
+    Box::pin(async move {
+        let Some(cursor) = std::str::from_utf8(&args[1]).ok().and_then(|c| c.parse::<u64>().ok()) else {
+            return s.reply().error("ERR invalid cursor");
+        };
+        let mut opts = ScanOpts { pattern: None, count: 10, kind: None };
+        let mut i = 2;
+        while i < args.len() {
+            let Some(v) = args.get(i + 1) else {
+                return s.reply().error(errors::SYNTAX);
+            };
+            if is(&args[i], "MATCH") {
+                opts.pattern = Some(v.clone()).filter(|p| p.as_ref() != b"*");
+            } else if is(&args[i], "COUNT") {
+                match args::int(v) {
+                    Ok(c) if c >= 1 => opts.count = c as usize,
+                    Ok(_) => return s.reply().error(errors::SYNTAX),
+                    Err(e) => return s.reply().error(e),
+                }
+            } else if is(&args[i], "TYPE") {
+                opts.kind = Some(String::from_utf8_lossy(v).to_ascii_lowercase());
+            } else {
+                return s.reply().error(errors::SYNTAX);
+            }
+            i += 2;
+        }
+        let n = s.nshards() as u64;
+        let mut shard = (cursor % n) as usize;
+        let mut inner = cursor / n;
+        let db = s.db;
+        let mut keys = Vec::new();
+        // Walk this shard until COUNT buckets' worth of keys are seen or it is done; then answer.
+        let (found, next) = s
+            .on_shard(shard, {
+                let opts = opts.clone();
+                move |sh| {
+                    let now = crate::db::now_ms();
+                    let mut found = Vec::new();
+                    let mut seen = 0;
+                    let mut c = inner;
+                    loop {
+                        c = sh.dbs[db].scan(c, now, |k, e| {
+                            seen += 1;
+                            if opts.pattern.as_ref().is_some_and(|p| !glob_match(p, k, false)) {
+                                return;
+                            }
+                            if opts.kind.as_ref().is_some_and(|t| t != e.value.type_name()) {
+                                return;
+                            }
+                            found.push(k.clone());
+                        });
+                        if c == 0 || seen >= opts.count {
+                            break;
+                        }
+                    }
+                    (found, c)
+                }
+            })
+            .await;
+        keys.extend(found);
+        inner = next;
+        if inner == 0 {
+            shard += 1;
+        }
+        let next_cursor = if shard as u64 >= n { 0 } else { inner * n + shard as u64 };
+        let mut o = s.reply();
+        o.array(2);
+        o.bulk(next_cursor.to_string().as_bytes());
+        o.array(keys.len());
+        for k in &keys {
+            o.bulk(k);
+        }
+    })
+}
+
+fn randomkey(s: &mut Session, _args: Vec<Bytes>) -> LocalFuture<'_> {
+    Box::pin(async move {
+        let db = s.db;
+        let sizes = s.on_all_shards(move |sh| sh.dbs[db].len()).await;
+        let total: usize = sizes.iter().sum();
+        if total == 0 {
+            return s.reply().null();
+        }
+        let mut pick = (s.shard.borrow_mut().random() % total as u64) as usize;
+        let mut target = 0;
+        for (i, n) in sizes.iter().enumerate() {
+            if pick < *n {
+                target = i;
+                break;
+            }
+            pick -= n;
+        }
+        let key = s
+            .on_shard(target, move |sh| {
+                let seed = sh.random();
+                sh.dbs[db].random_key(seed, crate::db::now_ms())
+            })
+            .await;
+        match key {
+            Some(k) => s.reply().bulk(&k),
+            None => s.reply().null(),
+        }
+    })
+}
+
+/// RENAME and RENAMENX on one shard.
+fn rename_generic(ctx: &mut Ctx, args: &[Bytes], nx: bool) {
+    let now = ctx.now;
+    let db = ctx.db();
+    if db.find(&args[1], now).is_none() {
+        return ctx.out.error(errors::NO_SUCH_KEY);
+    }
+    if args[1] == args[2] {
+        return if nx { ctx.out.int(0) } else { ctx.out.ok() };
+    }
+    if nx && db.contains(&args[2], now) {
+        return ctx.out.int(0);
+    }
+    let e = db.remove(&args[1]).expect("key just found");
+    db.set(&args[2], e.value, e.expire_at, now);
+    if nx {
+        ctx.out.int(1)
+    } else {
+        ctx.out.ok()
+    }
+}
+
+fn rename(ctx: &mut Ctx, args: &[Bytes]) {
+    rename_generic(ctx, args, false)
+}
+
+fn renamenx(ctx: &mut Ctx, args: &[Bytes]) {
+    rename_generic(ctx, args, true)
+}
+
+/// RENAME/RENAMENX between shards, under exclusive locks on both keys: check both, take the source, store the
+/// destination.
+async fn rename_across(s: &mut Session, args: Vec<Bytes>, nx: bool) {
+    let (src, dst) = (args[1].clone(), args[2].clone());
+    let n = s.nshards();
+    let (ss, ds) = (key_shard(&src, n), key_shard(&dst, n));
+    let groups = s.group_keys([&src, &dst]);
+    let txid = s.lock(&groups, true).await;
+    let db = s.db;
+    let checks = s
+        .run_parts(vec![(ss, src.clone()), (ds, dst.clone())], move |sh, k| {
+            sh.dbs[db].contains(&k, crate::db::now_ms())
+        })
+        .await;
+    if !checks[0] {
+        s.unlock([ss, ds], txid);
+        return s.reply().error(errors::NO_SUCH_KEY);
+    }
+    if nx && checks[1] {
+        s.unlock([ss, ds], txid);
+        return s.reply().int(0);
+    }
+    let taken = s
+        .on_shard(ss, move |sh| {
+            let e = sh.dbs[db].remove(&src);
+            sh.unlock(txid);
+            e.map(|e| (e.value, e.expire_at))
+        })
+        .await;
+    s.on_shard(ds, move |sh| {
+        if let Some((value, at)) = taken {
+            sh.dbs[db].set(&dst, value, at, crate::db::now_ms());
+        }
+        sh.unlock(txid);
+    })
+    .await;
+    if nx {
+        s.reply().int(1)
+    } else {
+        s.reply().ok()
+    }
+}
+
+fn rename_cross(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
+    Box::pin(rename_across(s, args, false))
+}
+
+fn renamenx_cross(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
+    Box::pin(rename_across(s, args, true))
+}
+
+/// COPY's options: destination database and REPLACE.
+fn copy_opts(args: &[Bytes], current: usize, databases: usize) -> Result<(usize, bool), String> {
+    let mut db = current;
+    let mut replace = false;
+    let mut i = 3;
+    while i < args.len() {
+        if is(&args[i], "REPLACE") {
+            replace = true;
+            i += 1;
+        } else if is(&args[i], "DB") && i + 1 < args.len() {
+            match args::int(&args[i + 1]) {
+                Ok(d) if d >= 0 && (d as usize) < databases => db = d as usize,
+                Ok(_) => return Err(errors::DB_INDEX_RANGE.into()),
+                Err(e) => return Err(e.into()),
+            }
+            i += 2;
+        } else {
+            return Err(errors::SYNTAX.into());
+        }
+    }
+    Ok((db, replace))
+}
+
+fn copy(ctx: &mut Ctx, args: &[Bytes]) {
+    let databases = ctx.shard.dbs.len();
+    let (dst_db, replace) = match copy_opts(args, ctx.db, databases) {
+        Ok(o) => o,
+        Err(e) => return ctx.out.error(&e),
+    };
+    if args[1] == args[2] && dst_db == ctx.db {
+        return ctx.out.error(errors::SAME_OBJECT);
+    }
+    let now = ctx.now;
+    let Some(e) = ctx.db().peek(&args[1], now) else {
+        return ctx.out.int(0);
+    };
+    let (value, at) = (e.value.clone(), e.expire_at);
+    let dst = &mut ctx.shard.dbs[dst_db];
+    if dst.contains(&args[2], now) && !replace {
+        return ctx.out.int(0);
+    }
+    dst.set(&args[2], value, at, now);
+    ctx.out.int(1)
+}
+
+fn copy_cross(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
+    Box::pin(async move {
+        let (dst_db, replace) = match copy_opts(&args, s.db, s.shared.databases) {
+            Ok(o) => o,
+            Err(e) => return s.reply().error(&e),
+        };
+        let (src, dst) = (args[1].clone(), args[2].clone());
+        let n = s.nshards();
+        let (ss, ds) = (key_shard(&src, n), key_shard(&dst, n));
+        let groups = s.group_keys([&src, &dst]);
+        let txid = s.lock(&groups, true).await;
+        let db = s.db;
+        let value = s
+            .on_shard(ss, move |sh| {
+                let v = sh.dbs[db].peek(&src, crate::db::now_ms()).map(|e| (e.value.clone(), e.expire_at));
+                sh.unlock(txid);
+                v
+            })
+            .await;
+        let copied = s
+            .on_shard(ds, move |sh| {
+                let now = crate::db::now_ms();
+                let done = match value {
+                    Some((v, at)) if replace || !sh.dbs[dst_db].contains(&dst, now) => {
+                        sh.dbs[dst_db].set(&dst, v, at, now);
+                        true
+                    }
+                    _ => false,
+                };
+                sh.unlock(txid);
+                done
+            })
+            .await;
+        s.reply().int(copied as i64)
+    })
+}
+
+fn move_cmd(ctx: &mut Ctx, args: &[Bytes]) {
+    let target = match args::int(&args[2]) {
+        Ok(d) if d >= 0 && (d as usize) < ctx.shard.dbs.len() => d as usize,
+        Ok(_) => return ctx.out.error(errors::DB_INDEX_RANGE),
+        Err(e) => return ctx.out.error(e),
+    };
+    if target == ctx.db {
+        return ctx.out.error(errors::SAME_OBJECT);
+    }
+    let now = ctx.now;
+    if ctx.db().find(&args[1], now).is_none() || ctx.shard.dbs[target].contains(&args[1], now) {
+        return ctx.out.int(0);
+    }
+    let e = ctx.db().remove(&args[1]).expect("key just found");
+    ctx.shard.dbs[target].set(&args[1], e.value, e.expire_at, now);
+    ctx.out.int(1)
+}
+
+/// EXPIRE's NX/XX/GT/LT conditions.
+#[derive(Default)]
+struct ExpireCond {
+    nx: bool,
+    xx: bool,
+    gt: bool,
+    lt: bool,
+}
+
+fn expire_generic(ctx: &mut Ctx, args: &[Bytes], unit_ms: bool, absolute: bool, name: &str) {
+    let v = match args::int(&args[2]) {
+        Ok(v) => v,
+        Err(e) => return ctx.out.error(e),
+    };
+    let mut c = ExpireCond::default();
+    for a in &args[3..] {
+        if is(a, "NX") {
+            c.nx = true;
+        } else if is(a, "XX") {
+            c.xx = true;
+        } else if is(a, "GT") {
+            c.gt = true;
+        } else if is(a, "LT") {
+            c.lt = true;
+        } else {
+            return ctx.out.error(&format!("ERR Unsupported option {}", errors::printable(a, 128)));
+        }
+    }
+    if c.nx && (c.xx || c.gt || c.lt) {
+        return ctx.out.error("ERR NX and XX, GT or LT options at the same time are not compatible");
+    }
+    if c.gt && c.lt {
+        return ctx.out.error("ERR GT and LT options at the same time are not compatible");
+    }
+    let now = ctx.now as i64;
+    let ms = if unit_ms { Some(v) } else { v.checked_mul(1000) };
+    let at = ms.and_then(|ms| if absolute { Some(ms) } else { ms.checked_add(now) });
+    let Some(at) = at else {
+        return ctx.out.error(&errors::invalid_expire(name));
+    };
+    let db = ctx.db();
+    let Some(id) = db.find(&args[1], now as u64) else {
+        return ctx.out.int(0);
+    };
+    let cur = db.entry(id).expire_at;
+    let ok = if c.nx {
+        cur == 0
+    } else if c.xx && cur == 0 {
+        false
+    } else if c.gt {
+        cur != 0 && at > cur as i64
+    } else if c.lt {
+        cur == 0 || at < cur as i64
+    } else {
+        true
+    };
+    if !ok {
+        return ctx.out.int(0);
+    }
+    if at <= now {
+        db.remove_id(id);
+    } else {
+        db.set_expire(id, at as u64);
+    }
+    ctx.out.int(1)
+}
+
+fn expire(ctx: &mut Ctx, args: &[Bytes]) {
+    expire_generic(ctx, args, false, false, "expire")
+}
+
+fn pexpire(ctx: &mut Ctx, args: &[Bytes]) {
+    expire_generic(ctx, args, true, false, "pexpire")
+}
+
+fn expireat(ctx: &mut Ctx, args: &[Bytes]) {
+    expire_generic(ctx, args, false, true, "expireat")
+}
+
+fn pexpireat(ctx: &mut Ctx, args: &[Bytes]) {
+    expire_generic(ctx, args, true, true, "pexpireat")
+}
+
+/// TTL-style replies: -2 missing, -1 persistent, else `f(expire_at)`.
+fn ttl_generic(ctx: &mut Ctx, key: &[u8], f: impl Fn(u64, u64) -> i64) {
+    let now = ctx.now;
+    match ctx.db().peek(key, now).map(|e| e.expire_at) {
+        None => ctx.out.int(-2),
+        Some(0) => ctx.out.int(-1),
+        Some(at) => ctx.out.int(f(at, now)),
+    }
+}
+
+fn ttl(ctx: &mut Ctx, args: &[Bytes]) {
+    ttl_generic(ctx, &args[1], |at, now| ((at - now + 500) / 1000) as i64)
+}
+
+fn pttl(ctx: &mut Ctx, args: &[Bytes]) {
+    ttl_generic(ctx, &args[1], |at, now| (at - now) as i64)
+}
+
+fn expiretime(ctx: &mut Ctx, args: &[Bytes]) {
+    ttl_generic(ctx, &args[1], |at, _| (at / 1000) as i64)
+}
+
+fn pexpiretime(ctx: &mut Ctx, args: &[Bytes]) {
+    ttl_generic(ctx, &args[1], |at, _| at as i64)
+}
+
+fn persist(ctx: &mut Ctx, args: &[Bytes]) {
+    let now = ctx.now;
+    let db = ctx.db();
+    match db.find(&args[1], now) {
+        Some(id) if db.entry(id).expire_at != 0 => {
+            db.set_expire(id, 0);
+            ctx.out.int(1)
+        }
+        _ => ctx.out.int(0),
+    }
+}
+
+fn object_encoding(ctx: &mut Ctx, args: &[Bytes]) {
+    let now = ctx.now;
+    match ctx.db().peek(&args[2], now).map(|e| e.value.encoding()) {
+        Some(enc) => ctx.out.bulk(enc.as_bytes()),
+        None => ctx.out.null(),
+    }
+}
+
+fn object_freq(ctx: &mut Ctx, args: &[Bytes]) {
+    let now = ctx.now;
+    if ctx.db().peek(&args[2], now).is_none() {
+        return ctx.out.null();
+    }
+    ctx.out.error(
+        "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when \
+         switching between policies at runtime LRU and LFU data will take some time to adjust.",
+    )
+}
+
+fn object_idletime(ctx: &mut Ctx, args: &[Bytes]) {
+    let now = ctx.now;
+    match ctx.db().peek(&args[2], now).map(|e| e.access) {
+        Some(at) => ctx.out.int(access_clock(now).saturating_sub(at) as i64),
+        None => ctx.out.null(),
+    }
+}
+
+fn object_refcount(ctx: &mut Ctx, args: &[Bytes]) {
+    let now = ctx.now;
+    match ctx.db().peek(&args[2], now).map(|e| e.value.clone()) {
+        // Redis shares the objects of small integers and reports them with INT_MAX references.
+        Some(Value::Int(n)) if (0..10000).contains(&n) => ctx.out.int(i32::MAX as i64),
+        Some(_) => ctx.out.int(1),
+        None => ctx.out.null(),
+    }
+}
+
+const OBJECT_HELP: &[&str] = &[
+    "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "ENCODING <key>",
+    "    Return the kind of internal representation used in order to store the value",
+    "    associated with a <key>.",
+    "FREQ <key>",
+    "    Return the access frequency index of the <key>. The returned integer is",
+    "    proportional to the logarithm of the recent access frequency of the key.",
+    "IDLETIME <key>",
+    "    Return the idle time of the <key>, that is the approximated number of",
+    "    seconds elapsed since the last access to the key.",
+    "REFCOUNT <key>",
+    "    Return the number of references of the value associated with the specified",
+    "    <key>.",
+    "HELP",
+    "    Print this help.",
+];
+
+fn object_help(ctx: &mut Ctx, _args: &[Bytes]) {
+    super::client::help(&mut ctx.out, OBJECT_HELP)
+}

@@ -1,0 +1,234 @@
+//! Commands: the registry that joins the declarative metadata table (`table`) with the code of each command family,
+//! the context a command runs in, and the per-connection session that routes a pipeline to the shards.
+//!
+//! A command is one of three shapes (`Handler`):
+//! - `Shard`: runs on the shard that owns its keys (the connection's own shard when it has none) against that
+//!   shard's data only; it never sees a socket, so it runs the same inline or in a batch from another shard;
+//! - `Keys`: a multi-key command that is a `Shard` command when all its keys share a shard, and otherwise is
+//!   coordinated by the connection (`ConnFn`) with the multi-shard lock protocol of `shard::locks`;
+//! - `Conn`: runs on the connection, for connection state and fan-out to every shard.
+
+pub mod args;
+pub mod client;
+pub mod keys;
+pub mod server;
+pub mod session;
+pub mod strings;
+pub mod table;
+
+use crate::db::Db;
+use crate::proto::Out;
+use crate::shard::Shard;
+use bytes::Bytes;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::OnceLock;
+use std::time::Duration;
+use table::{CommandMeta, KeySpec};
+
+pub use session::Session;
+
+/// The context of a command running on a shard.
+pub struct Ctx<'a> {
+    pub shard: &'a mut Shard,
+    pub db: usize,
+    pub out: Out<'a>,
+    /// Unix milliseconds, read once per batch: every command of a batch sees the same clock, as in Redis.
+    pub now: u64,
+}
+
+impl Ctx<'_> {
+    pub fn db(&mut self) -> &mut Db {
+        &mut self.shard.dbs[self.db]
+    }
+}
+
+pub type ShardFn = fn(&mut Ctx, &[Bytes]);
+pub type LocalFuture<'a> = Pin<Box<dyn Future<Output = ()> + 'a>>;
+pub type ConnFn = for<'a> fn(&'a mut Session, Vec<Bytes>) -> LocalFuture<'a>;
+
+#[derive(Clone, Copy)]
+pub enum Handler {
+    Shard(ShardFn),
+    Keys(ShardFn, ConnFn),
+    Conn(ConnFn),
+}
+
+/// A command: its metadata, its code, and its slot in the statistics.
+pub struct Command {
+    pub meta: &'static CommandMeta,
+    pub handler: Handler,
+    pub index: usize,
+    write: bool,
+}
+
+impl Command {
+    pub fn name(&self) -> &'static str {
+        self.meta.name
+    }
+
+    pub fn is_write(&self) -> bool {
+        self.write
+    }
+
+    pub fn has_flag(&self, flag: &str) -> bool {
+        self.meta.flags.contains(&flag)
+    }
+
+    /// The shard-side code; `Conn` commands never reach a shard as a call.
+    pub fn run_shard(&self) -> ShardFn {
+        match self.handler {
+            Handler::Shard(f) | Handler::Keys(f, _) => f,
+            Handler::Conn(_) => unreachable!("connection command {} sent to a shard", self.meta.name),
+        }
+    }
+
+    /// Positions of the keys in `args`. Fixed-position specs are computed without the table's general parser.
+    pub fn key_indexes(&self, args: &[Bytes]) -> Vec<usize> {
+        match self.meta.keys {
+            KeySpec::None => Vec::new(),
+            KeySpec::Range { first, last, step } => {
+                let n = args.len() as i32;
+                let last = if last < 0 { n + last } else { last.min(n - 1) };
+                (first..=last).step_by(step.max(1) as usize).map(|i| i as usize).collect()
+            }
+            _ => table::key_indexes(self.meta, args).unwrap_or_default(),
+        }
+    }
+
+    /// The first key, for routing single-key commands without allocating.
+    pub fn first_key<'a>(&self, args: &'a [Bytes]) -> Option<&'a Bytes> {
+        match self.meta.keys {
+            KeySpec::None => None,
+            KeySpec::Range { first, .. } => args.get(first as usize),
+            _ => self.key_indexes(args).first().map(|&i| &args[i]),
+        }
+    }
+
+    /// True when the command has at most one key position: routing needs only the first key.
+    pub fn single_key(&self) -> bool {
+        match self.meta.keys {
+            KeySpec::None => true,
+            KeySpec::Range { first, last, .. } => first == last,
+            _ => false,
+        }
+    }
+}
+
+/// A command with its arguments, bound for a shard.
+pub struct Call {
+    pub cmd: &'static Command,
+    pub args: Vec<Bytes>,
+    pub db: u8,
+}
+
+/// Per-shard command statistics (INFO commandstats, INFO stats), summed over shards when reported.
+#[derive(Default, Clone)]
+pub struct Stats {
+    pub cmds: Vec<CmdStat>,
+    pub keyspace_hits: u64,
+    pub keyspace_misses: u64,
+}
+
+#[derive(Default, Clone, Copy)]
+pub struct CmdStat {
+    pub calls: u64,
+    pub nanos: u64,
+    pub failed: u64,
+    pub rejected: u64,
+}
+
+impl Stats {
+    fn slot(&mut self, index: usize) -> &mut CmdStat {
+        if self.cmds.len() <= index {
+            self.cmds.resize(registry().commands.len(), CmdStat::default());
+        }
+        &mut self.cmds[index]
+    }
+
+    pub fn record(&mut self, index: usize, took: Duration, failed: bool) {
+        let s = self.slot(index);
+        s.calls += 1;
+        s.nanos += took.as_nanos() as u64;
+        s.failed += failed as u64;
+    }
+
+    pub fn reject(&mut self, index: usize) {
+        self.slot(index).rejected += 1;
+    }
+
+    pub fn merge(&mut self, other: &Stats) {
+        for (i, s) in other.cmds.iter().enumerate() {
+            let d = self.slot(i);
+            d.calls += s.calls;
+            d.nanos += s.nanos;
+            d.failed += s.failed;
+            d.rejected += s.rejected;
+        }
+        self.keyspace_hits += other.keyspace_hits;
+        self.keyspace_misses += other.keyspace_misses;
+    }
+
+    pub fn total_calls(&self) -> u64 {
+        self.cmds.iter().map(|s| s.calls).sum()
+    }
+}
+
+/// Every command rill knows, by lowercase name.
+pub struct Registry {
+    pub commands: Vec<Command>,
+    by_name: ahash::AHashMap<&'static [u8], usize>,
+}
+
+/// The registry, built once from the metadata table and the families' handler lists.
+pub fn registry() -> &'static Registry {
+    static REGISTRY: OnceLock<Registry> = OnceLock::new();
+    REGISTRY.get_or_init(|| {
+        let mut commands = Vec::new();
+        let families = [keys::HANDLERS, strings::HANDLERS, server::HANDLERS, client::HANDLERS];
+        for (name, handler) in families.iter().flat_map(|f| f.iter()) {
+            let meta = match name.split_once('|') {
+                Some((parent, sub)) => {
+                    table::lookup(parent.as_bytes()).and_then(|p| table::lookup_sub(p, sub.as_bytes()))
+                }
+                None => table::lookup(name.as_bytes()),
+            };
+            let meta = meta.unwrap_or_else(|| panic!("command {name} missing from the table"));
+            let write = meta.flags.contains(&"write");
+            commands.push(Command { meta, handler: *handler, index: commands.len(), write });
+        }
+        let by_name = commands.iter().map(|c| (c.meta.name.as_bytes(), c.index)).collect();
+        Registry { commands, by_name }
+    })
+}
+
+impl Registry {
+    /// Case-insensitive lookup without allocating: `name`, or `name|sub` for container commands whose
+    /// subcommands have code of their own (OBJECT ENCODING runs on the key's shard, not the connection's).
+    pub fn lookup(&self, name: &[u8], sub: Option<&[u8]>) -> Option<&'static Command> {
+        let mut buf = [0u8; 64];
+        let len = name.len() + sub.map_or(0, |s| s.len() + 1);
+        if len > buf.len() {
+            return None;
+        }
+        buf[..name.len()].copy_from_slice(name);
+        if let Some(sub) = sub {
+            buf[name.len()] = b'|';
+            buf[name.len() + 1..len].copy_from_slice(sub);
+        }
+        let lower = &mut buf[..len];
+        lower.make_ascii_lowercase();
+        let reg: &'static Registry = registry();
+        reg.by_name.get(&*lower).map(|&i| &reg.commands[i])
+    }
+
+    /// Whether `parent` is a container whose subcommands are registered one by one (`object|encoding`).
+    pub fn has_subcommands(&self, parent: &str) -> bool {
+        self.commands.iter().any(|c| c.meta.name.split_once('|').is_some_and(|(p, _)| p == parent))
+    }
+
+    /// Whether a name in the metadata table has code behind it (COMMAND lists only those).
+    pub fn implemented(&self, name: &str) -> bool {
+        self.by_name.contains_key(name.as_bytes())
+    }
+}

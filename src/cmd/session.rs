@@ -1,0 +1,396 @@
+//! A connection's session: its state (database, protocol, authentication) and the routing of its pipelines.
+//!
+//! `execute` takes every request already decoded from the socket. Each command is looked up, checked (arity,
+//! authentication), and sent where it runs:
+//! - a command on the connection's own shard runs inline, its reply written straight into the output buffer;
+//! - a command on another shard joins that shard's batch: one message per shard per run of the pipeline;
+//! - a connection command or a multi-shard command is a barrier: the batches so far are sent and awaited, then it
+//!   runs with the whole cluster in view.
+//!
+//! Replies leave in request order: while batches are out, inline replies wait in `side` and `order` records how to
+//! interleave them with the batch replies.
+
+use super::client::{ClientInfo, ReplyMode};
+use super::table::{self, CommandMeta};
+use super::{registry, Call, Command, Handler};
+use crate::proto::{errors, Out};
+use crate::shard::locks::LockRequest;
+use crate::shard::slot::key_shard;
+use crate::shard::{Batch, BatchReply, Msg, Shard};
+use crate::shared::Shared;
+use bytes::{Bytes, BytesMut};
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use tokio::sync::oneshot;
+
+/// Where the next reply in request order comes from, while batches are out.
+enum Slot {
+    /// The bytes of `side` up to `end`.
+    Side { end: usize, keep: bool },
+    /// The next reply of the batch sent to `shard`.
+    Remote { shard: usize, keep: bool },
+}
+
+pub struct Session {
+    pub shard: Rc<RefCell<Shard>>,
+    pub shared: Arc<Shared>,
+    pub info: Rc<RefCell<ClientInfo>>,
+    pub id: u64,
+    pub db: usize,
+    pub resp3: bool,
+    pub authenticated: bool,
+    /// Replies ready to be written, in order.
+    pub out: BytesMut,
+    /// Set when the connection must close once `out` is written (QUIT, CLIENT KILL of itself, protocol error).
+    pub close: bool,
+    pub reply_mode: ReplyMode,
+    local: usize,
+    now: u64,
+    pending: Vec<Vec<Call>>,
+    order: Vec<Slot>,
+    side: BytesMut,
+}
+
+impl Session {
+    pub fn new(shard: Rc<RefCell<Shard>>, info: Rc<RefCell<ClientInfo>>, authenticated: bool) -> Self {
+        let (local, shared) = {
+            let s = shard.borrow();
+            (s.id, s.server.clone())
+        };
+        let id = info.borrow().id;
+        Session {
+            pending: (0..shared.nshards()).map(|_| Vec::new()).collect(),
+            shard,
+            shared,
+            info,
+            id,
+            db: 0,
+            resp3: false,
+            authenticated,
+            out: BytesMut::with_capacity(16 * 1024),
+            close: false,
+            reply_mode: ReplyMode::On,
+            local,
+            now: 0,
+            order: Vec::new(),
+            side: BytesMut::new(),
+        }
+    }
+
+    /// A reply writer over the output buffer, for connection commands (which run with no batch outstanding).
+    pub fn reply(&mut self) -> Out<'_> {
+        Out::new(&mut self.out, self.resp3)
+    }
+
+    pub fn nshards(&self) -> usize {
+        self.pending.len()
+    }
+
+    pub fn local_shard(&self) -> usize {
+        self.local
+    }
+
+    /// Runs a pipeline: every request decoded from one read.
+    pub async fn execute(&mut self, requests: impl IntoIterator<Item = Vec<Bytes>>) {
+        self.now = crate::db::now_ms();
+        for args in requests {
+            if self.close {
+                break;
+            }
+            self.dispatch(args).await;
+        }
+        self.flush_batches().await;
+    }
+
+    async fn dispatch(&mut self, args: Vec<Bytes>) {
+        let reg = registry();
+        let cmd = match reg.lookup(&args[0], None) {
+            Some(cmd) => cmd,
+            None => match self.resolve_subcommand(&args) {
+                Ok(cmd) => cmd,
+                Err(msg) => return self.local_error(&msg),
+            },
+        };
+        if !arity_ok(cmd.meta, args.len()) {
+            self.shard.borrow_mut().stats.reject(cmd.index);
+            return self.local_error(&errors::wrong_arity(cmd.meta.name));
+        }
+        if !self.authenticated && !cmd.has_flag("no_auth") {
+            self.shard.borrow_mut().stats.reject(cmd.index);
+            return self.local_error(errors::NOAUTH);
+        }
+        self.info.borrow_mut().last_cmd = cmd.meta.name;
+        let keep = self.reply_mode.take_keep();
+        match cmd.handler {
+            Handler::Shard(_) => {
+                let target = cmd.first_key(&args).map_or(self.local, |k| key_shard(k, self.nshards()));
+                self.route(cmd, args, target, keep);
+            }
+            Handler::Keys(_, cross) => match self.common_shard(cmd, &args) {
+                Some(target) => self.route(cmd, args, target, keep),
+                None => self.run_conn(cross, args, keep).await,
+            },
+            Handler::Conn(f) => self.run_conn(f, args, keep).await,
+        }
+    }
+
+    /// Finds `name|sub` for container commands (OBJECT ENCODING...), or the error Redis gives.
+    fn resolve_subcommand(&self, args: &[Bytes]) -> Result<&'static Command, String> {
+        let meta = table::lookup(&args[0]).filter(|m| !m.subcommands.is_empty() && registry().has_subcommands(m.name));
+        let Some(meta) = meta else {
+            return Err(errors::unknown_command(args));
+        };
+        let Some(sub) = args.get(1) else {
+            return Err(errors::wrong_arity(meta.name));
+        };
+        registry().lookup(&args[0], Some(sub)).ok_or_else(|| errors::unknown_subcommand(sub, meta.name))
+    }
+
+    /// The shard owning all of a multi-key command's keys, if they share one.
+    fn common_shard(&self, cmd: &Command, args: &[Bytes]) -> Option<usize> {
+        let n = self.nshards();
+        if n == 1 {
+            return Some(0);
+        }
+        let mut target = None;
+        for i in cmd.key_indexes(args) {
+            let s = key_shard(&args[i], n);
+            match target {
+                None => target = Some(s),
+                Some(t) if t != s => return None,
+                _ => {}
+            }
+        }
+        Some(target.unwrap_or(self.local))
+    }
+
+    /// Sends a shard command to its shard: inline when it is ours and nothing stands in the way, else in a batch.
+    fn route(&mut self, cmd: &'static Command, args: Vec<Bytes>, target: usize, keep: bool) {
+        let call = Call { cmd, args, db: self.db as u8 };
+        if target == self.local && self.pending[target].is_empty() {
+            let mut shard = self.shard.borrow_mut();
+            if !shard.call_blocked(&call) {
+                let buf = if self.order.is_empty() { &mut self.out } else { &mut self.side };
+                let at = buf.len();
+                shard.execute(&call, buf, self.resp3, self.now);
+                drop(shard);
+                self.placed(at, keep);
+                return;
+            }
+        }
+        self.pending[target].push(call);
+        self.order.push(Slot::Remote { shard: target, keep });
+    }
+
+    /// Records a reply just written at `at` into `out` or `side`, dropping it if the client asked for no reply.
+    fn placed(&mut self, at: usize, keep: bool) {
+        if self.order.is_empty() {
+            if !keep {
+                self.out.truncate(at);
+            }
+        } else {
+            self.order.push(Slot::Side { end: self.side.len(), keep });
+        }
+    }
+
+    /// A reply produced by the connection itself (an error before the command could run).
+    fn local_error(&mut self, msg: &str) {
+        let keep = self.reply_mode.take_keep();
+        let resp3 = self.resp3;
+        let buf = if self.order.is_empty() { &mut self.out } else { &mut self.side };
+        let at = buf.len();
+        Out::new(buf, resp3).error(msg);
+        self.placed(at, keep);
+    }
+
+    async fn run_conn(&mut self, f: super::ConnFn, args: Vec<Bytes>, keep: bool) {
+        self.flush_batches().await;
+        let at = self.out.len();
+        let start = std::time::Instant::now();
+        let name = args[0].clone();
+        f(self, args).await;
+        if let Some(cmd) = registry().lookup(&name, None) {
+            let failed = self.out.get(at) == Some(&b'-');
+            self.shard.borrow_mut().stats.record(cmd.index, start.elapsed(), failed);
+        }
+        if !keep {
+            self.out.truncate(at);
+        }
+    }
+
+    /// Sends the batches gathered so far, waits for their replies and writes every reply in request order.
+    pub async fn flush_batches(&mut self) {
+        if self.order.is_empty() {
+            return;
+        }
+        let mut receivers = Vec::new();
+        for (shard, calls) in self.pending.iter_mut().enumerate() {
+            if calls.is_empty() {
+                continue;
+            }
+            let (tx, rx) = oneshot::channel();
+            let batch = Batch { calls: std::mem::take(calls), resp3: self.resp3, reply: tx };
+            self.shared.shards[shard].send(Msg::Batch(batch));
+            receivers.push((shard, rx));
+        }
+        let mut replies: Vec<Option<(BatchReply, usize, usize)>> = (0..self.nshards()).map(|_| None).collect();
+        for (shard, rx) in receivers {
+            let reply = rx.await.expect("shard dropped a batch");
+            replies[shard] = Some((reply, 0, 0));
+        }
+        let mut side_at = 0;
+        for slot in self.order.drain(..) {
+            match slot {
+                Slot::Side { end, keep } => {
+                    if keep {
+                        self.out.extend_from_slice(&self.side[side_at..end]);
+                    }
+                    side_at = end;
+                }
+                Slot::Remote { shard, keep } => {
+                    let (reply, next, from) = replies[shard].as_mut().expect("reply for every batch");
+                    let end = reply.ends[*next];
+                    if keep {
+                        self.out.extend_from_slice(&reply.buf[*from..end]);
+                    }
+                    *from = end;
+                    *next += 1;
+                }
+            }
+        }
+        self.side.clear();
+    }
+
+    /// Runs `f` on shard `shard` and returns its result; directly when it is this connection's shard.
+    pub async fn on_shard<R: Send + 'static>(
+        &self,
+        shard: usize,
+        f: impl FnOnce(&mut Shard) -> R + Send + 'static,
+    ) -> R {
+        if shard == self.local {
+            return f(&mut self.shard.borrow_mut());
+        }
+        self.shared.shards[shard].run(f).await
+    }
+
+    /// Runs `f` on every shard (in parallel) and returns the results in shard order.
+    pub async fn on_all_shards<R: Send + 'static>(
+        &self,
+        f: impl Fn(&mut Shard) -> R + Send + Clone + 'static,
+    ) -> Vec<R> {
+        let mut receivers = Vec::new();
+        for (i, handle) in self.shared.shards.iter().enumerate() {
+            if i == self.local {
+                continue;
+            }
+            let (tx, rx) = oneshot::channel();
+            let f = f.clone();
+            handle.send(Msg::Run(Box::new(move |shard| {
+                let _ = tx.send(f(shard));
+            })));
+            receivers.push((i, rx));
+        }
+        let mine = f(&mut self.shard.borrow_mut());
+        let mut results: Vec<Option<R>> = (0..self.nshards()).map(|_| None).collect();
+        results[self.local] = Some(mine);
+        for (i, rx) in receivers {
+            results[i] = Some(rx.await.expect("shard stopped"));
+        }
+        results.into_iter().map(|r| r.expect("every shard answered")).collect()
+    }
+
+    /// Groups keys by owning shard, in ascending shard order (the lock order).
+    pub fn group_keys<'a>(&self, keys: impl IntoIterator<Item = &'a Bytes>) -> Vec<(usize, Vec<Bytes>)> {
+        let mut groups: Vec<(usize, Vec<Bytes>)> = Vec::new();
+        for k in keys {
+            let s = key_shard(k, self.nshards());
+            match groups.iter_mut().find(|(g, _)| *g == s) {
+                Some((_, v)) => {
+                    if !v.contains(k) {
+                        v.push(k.clone())
+                    }
+                }
+                None => groups.push((s, vec![k.clone()])),
+            }
+        }
+        groups.sort_by_key(|(s, _)| *s);
+        groups
+    }
+
+    /// Locks keys on several shards, one shard after another in ascending order (see `shard::locks`), and returns
+    /// the transaction id to release them with (`Shard::unlock`).
+    pub async fn lock(&self, groups: &[(usize, Vec<Bytes>)], exclusive: bool) -> u64 {
+        let txid = self.shared.next_txid.fetch_add(1, Ordering::Relaxed);
+        for (shard, keys) in groups {
+            let (tx, rx) = oneshot::channel();
+            let req = LockRequest { txid, keys: keys.clone(), exclusive, granted: tx };
+            if *shard == self.local {
+                self.shard.borrow_mut().locks.request(req);
+            } else {
+                self.shared.shards[*shard].send(Msg::Lock(req));
+            }
+            rx.await.expect("shard dropped a lock request");
+        }
+        txid
+    }
+
+    /// Runs `part` on each shard with that shard's payload, all shards in parallel, and returns the results in
+    /// the order given. Parts that run under a lock release it themselves (`Shard::unlock`) as they finish.
+    pub async fn run_parts<T, R, F>(&self, parts: Vec<(usize, T)>, part: F) -> Vec<R>
+    where
+        T: Send + 'static,
+        R: Send + 'static,
+        F: Fn(&mut Shard, T) -> R + Send + Clone + 'static,
+    {
+        let mut pending = Vec::with_capacity(parts.len());
+        let mut local = None;
+        for (i, (shard, payload)) in parts.into_iter().enumerate() {
+            if shard == self.local {
+                local = Some((i, payload));
+                pending.push(None);
+                continue;
+            }
+            let (tx, rx) = oneshot::channel();
+            let part = part.clone();
+            self.shared.shards[shard].send(Msg::Run(Box::new(move |s| {
+                let _ = tx.send(part(s, payload));
+            })));
+            pending.push(Some(rx));
+        }
+        let mut local_result = local.map(|(i, payload)| (i, part(&mut self.shard.borrow_mut(), payload)));
+        let mut results = Vec::with_capacity(pending.len());
+        for (i, rx) in pending.into_iter().enumerate() {
+            let r = match rx {
+                Some(rx) => rx.await.expect("shard stopped"),
+                None => match local_result.take() {
+                    Some((j, r)) if j == i => r,
+                    _ => unreachable!("one local part"),
+                },
+            };
+            results.push(r);
+        }
+        results
+    }
+
+    /// Releases a transaction's locks on the given shards without waiting.
+    pub fn unlock(&self, shards: impl IntoIterator<Item = usize>, txid: u64) {
+        for shard in shards {
+            if shard == self.local {
+                self.shard.borrow_mut().unlock(txid);
+            } else {
+                self.shared.shards[shard].send(Msg::Unlock(txid));
+            }
+        }
+    }
+}
+
+fn arity_ok(meta: &CommandMeta, n: usize) -> bool {
+    let arity = meta.arity;
+    if arity >= 0 {
+        n as i32 == arity
+    } else {
+        n as i32 >= -arity
+    }
+}

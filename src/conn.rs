@@ -1,0 +1,119 @@
+//! One client connection: read whatever the socket has, decode every complete request, run them as one pipeline
+//! (`Session::execute`), write all replies with one write, repeat. Runs as a task on its shard's event loop.
+
+use crate::cmd::client::ClientInfo;
+use crate::cmd::Session;
+use crate::proto::{Decoder, Limits, Out};
+use crate::shard::Shard;
+use bytes::{Bytes, BytesMut};
+use std::cell::RefCell;
+use std::os::fd::AsRawFd;
+use std::rc::Rc;
+use std::sync::atomic::Ordering;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// Read buffer headroom kept free before each read.
+const READ_CHUNK: usize = 16 * 1024;
+
+/// Starts serving a connection on the current shard thread.
+pub fn serve(stream: TcpStream, shard: Rc<RefCell<Shard>>) {
+    tokio::task::spawn_local(async move {
+        let shared = shard.borrow().server.clone();
+        let n = shared.connected_clients.fetch_add(1, Ordering::Relaxed) + 1;
+        shared.total_connections.fetch_add(1, Ordering::Relaxed);
+        if n > shared.maxclients.load(Ordering::Relaxed) {
+            shared.rejected_connections.fetch_add(1, Ordering::Relaxed);
+            let mut stream = stream;
+            let _ = stream.write_all(b"-ERR max number of clients reached\r\n").await;
+        } else {
+            run(stream, shard.clone()).await;
+        }
+        shared.connected_clients.fetch_sub(1, Ordering::Relaxed);
+    });
+}
+
+async fn run(mut stream: TcpStream, shard: Rc<RefCell<Shard>>) {
+    let _ = stream.set_nodelay(true);
+    let shared = shard.borrow().server.clone();
+    let id = shared.next_client_id.fetch_add(1, Ordering::Relaxed);
+    let addr = stream.peer_addr().map(|a| a.to_string()).unwrap_or_default();
+    let laddr = stream.local_addr().map(|a| a.to_string()).unwrap_or_default();
+    let info = Rc::new(RefCell::new(ClientInfo::new(id, addr, laddr, stream.as_raw_fd())));
+    let kill = info.borrow().kill.clone();
+    shard.borrow_mut().clients.insert(id, info.clone());
+    let authenticated = shared.requirepass().is_none();
+    let mut session = Session::new(shard.clone(), info.clone(), authenticated);
+    let mut shutdown = shared.shutdown.subscribe();
+
+    let mut rbuf = BytesMut::with_capacity(READ_CHUNK);
+    let mut decoder = Decoder::default();
+    let mut requests: Vec<Vec<Bytes>> = Vec::new();
+    'conn: loop {
+        if rbuf.capacity() - rbuf.len() < READ_CHUNK / 4 {
+            rbuf.reserve(READ_CHUNK);
+        }
+        let read = tokio::select! {
+            r = stream.read_buf(&mut rbuf) => r,
+            _ = kill.notified() => break,
+            _ = shutdown.changed() => break,
+        };
+        match read {
+            Ok(0) | Err(_) => break,
+            Ok(n) => shared.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed),
+        };
+        info.borrow_mut().last_active = std::time::Instant::now();
+        // Decode and run everything the buffer holds. Until a client authenticates, its requests run one at a
+        // time, because AUTH changes the limits the decoder applies to the next request.
+        loop {
+            let mut protocol_error = None;
+            loop {
+                let limits = Limits {
+                    proto_max_bulk_len: shared.proto_max_bulk_len.load(Ordering::Relaxed),
+                    unauthenticated: !session.authenticated,
+                };
+                match decoder.decode(&mut rbuf, limits) {
+                    Ok(Some(req)) => {
+                        requests.push(req);
+                        if !session.authenticated {
+                            break;
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        protocol_error = Some(e);
+                        break;
+                    }
+                }
+            }
+            let progressed = !requests.is_empty();
+            if progressed {
+                session.execute(requests.drain(..)).await;
+            }
+            if let Some(e) = &protocol_error {
+                Out::new(&mut session.out, false).error(&format!("ERR Protocol error: {}", e.0));
+                session.close = true;
+            }
+            if !session.out.is_empty() {
+                shared.net_output_bytes.fetch_add(session.out.len() as u64, Ordering::Relaxed);
+                if stream.write_all(&session.out).await.is_err() {
+                    break 'conn;
+                }
+                session.out.clear();
+            }
+            if session.close || info.borrow().killed {
+                break 'conn;
+            }
+            let buffered = rbuf.len() + decoder.buffered();
+            info.borrow_mut().qbuf = buffered;
+            if buffered as u64 > shared.query_buffer_limit.load(Ordering::Relaxed) {
+                tracing::warn!("Closing client that reached max query buffer length (id={id})");
+                break 'conn;
+            }
+            if !progressed || session.authenticated {
+                break;
+            }
+        }
+    }
+    shard.borrow_mut().clients.remove(&id);
+}

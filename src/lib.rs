@@ -1,0 +1,15 @@
+//! rill: a Redis-compatible server for short-lived messages. See docs/ARCHITECTURE.md for the map.
+//!
+//! Layers, top to bottom (imports flow downwards only): `server` (start-up) → `conn` (sockets) → `cmd` (commands
+//! and sessions) → `shard` (threads, mailboxes, locks) → `db` (data structures); `proto`, `config` and `glob` sit
+//! at the bottom beside `db`.
+
+pub mod cmd;
+pub mod config;
+pub mod conn;
+pub mod db;
+pub mod glob;
+pub mod proto;
+pub mod server;
+pub mod shard;
+pub mod shared;

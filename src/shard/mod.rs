@@ -1,0 +1,263 @@
+//! The shard runtime: one thread per shard, each a single-threaded tokio event loop that owns a slice of the
+//! keyspace (the hash slots `slot::slot_shard` assigns it), the connections handed to it, and a mailbox through
+//! which the other shards reach its data.
+//!
+//! Nothing here is shared between threads but the mailboxes: a command on a key this shard owns runs inline on the
+//! connection's thread; a command on another shard's key travels in a `Batch` (one per destination shard per
+//! pipeline) and its replies come back in one message. Atomic multi-shard operations use `locks`.
+
+pub mod locks;
+pub mod slot;
+
+use crate::cmd::{Call, Ctx, Stats};
+use crate::db::{now_ms, Db};
+use crate::proto::Out;
+use crate::shared::Shared;
+use bytes::BytesMut;
+use locks::{LockRequest, LockTable};
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::rc::Rc;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use tokio::sync::{mpsc, oneshot};
+
+/// A message to a shard's mailbox.
+pub enum Msg {
+    /// A freshly accepted connection for this shard's event loop to serve.
+    Conn(std::net::TcpStream),
+    /// Commands of one pipeline for keys this shard owns, in order.
+    Batch(Batch),
+    /// Code to run against this shard's data (fan-out commands: KEYS, SCAN, FLUSHALL, INFO...). The closure carries
+    /// its own reply channel.
+    Run(Box<dyn FnOnce(&mut Shard) + Send>),
+    Lock(LockRequest),
+    /// Release a transaction's locks; resumes deferred batches.
+    Unlock(u64),
+    /// Stop the event loop (shutdown).
+    Stop,
+}
+
+/// Commands for one shard from one pipeline; replied to as one `BatchReply`.
+pub struct Batch {
+    pub calls: Vec<Call>,
+    pub resp3: bool,
+    pub reply: oneshot::Sender<BatchReply>,
+}
+
+/// The encoded replies of a batch, back to back; `ends[i]` is where reply `i` ends in `buf`.
+pub struct BatchReply {
+    pub buf: BytesMut,
+    pub ends: Vec<usize>,
+}
+
+/// A batch partly executed and waiting for a lock to be released.
+struct Pending {
+    batch: Batch,
+    next: usize,
+    out: BatchReply,
+}
+
+/// The sending side of a shard's mailbox; cheap to clone, usable from any thread.
+#[derive(Clone)]
+pub struct ShardHandle {
+    tx: mpsc::UnboundedSender<Msg>,
+}
+
+impl ShardHandle {
+    pub fn send(&self, msg: Msg) {
+        // The receiver only goes away at shutdown, when nobody waits for replies any more.
+        let _ = self.tx.send(msg);
+    }
+
+    /// Runs `f` on the shard and returns its result.
+    pub async fn run<R: Send + 'static>(&self, f: impl FnOnce(&mut Shard) -> R + Send + 'static) -> R {
+        let (tx, rx) = oneshot::channel();
+        self.send(Msg::Run(Box::new(move |shard| {
+            let _ = tx.send(f(shard));
+        })));
+        rx.await.expect("shard stopped while running a request")
+    }
+}
+
+/// One shard's state, owned by its thread.
+pub struct Shard {
+    pub id: usize,
+    pub server: Arc<Shared>,
+    pub dbs: Vec<Db>,
+    pub locks: LockTable,
+    pub stats: Stats,
+    deferred: VecDeque<Pending>,
+    pub rng: u64,
+    /// State of the connections this thread serves, by client id (CLIENT LIST, KILL, blocked_clients...).
+    pub clients: crate::cmd::client::Clients,
+}
+
+impl Shard {
+    pub fn new(id: usize, server: Arc<Shared>, databases: usize) -> Self {
+        Shard {
+            id,
+            server,
+            dbs: (0..databases).map(|_| Db::default()).collect(),
+            locks: LockTable::default(),
+            stats: Stats::default(),
+            deferred: VecDeque::new(),
+            rng: 0x9E37_79B9_7F4A_7C15 ^ (id as u64 + 1),
+            clients: Default::default(),
+        }
+    }
+
+    /// A fresh pseudo-random number (xorshift); for sampling, not security.
+    pub fn random(&mut self) -> u64 {
+        let mut x = self.rng;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.rng = x;
+        x
+    }
+
+    /// Whether a call must wait for a lock on one of its keys.
+    pub fn call_blocked(&self, call: &Call) -> bool {
+        if self.locks.is_empty() {
+            return false;
+        }
+        let write = call.cmd.is_write();
+        call.cmd.key_indexes(&call.args).iter().any(|&i| self.locks.blocks(&call.args[i], write))
+    }
+
+    /// Runs one call, appending its reply to `buf`.
+    pub fn execute(&mut self, call: &Call, buf: &mut BytesMut, resp3: bool, now: u64) {
+        let start = std::time::Instant::now();
+        let at = buf.len();
+        let mut ctx = Ctx { shard: self, db: call.db as usize, out: Out::new(buf, resp3), now };
+        (call.cmd.run_shard())(&mut ctx, &call.args);
+        let failed = buf.get(at) == Some(&b'-');
+        self.stats.record(call.cmd.index, start.elapsed(), failed);
+    }
+
+    /// Releases a transaction's locks on this shard, then lets waiting commands and lock requests go on.
+    pub fn unlock(&mut self, txid: u64) {
+        if self.locks.release(txid) {
+            // Commands that waited go first, then lock requests that waited: neither starves the other.
+            self.resume_deferred();
+            self.locks.grant_waiting();
+        }
+    }
+
+    fn handle(&mut self, msg: Msg) {
+        match msg {
+            Msg::Batch(batch) => {
+                let n = batch.calls.len();
+                let out = BatchReply { buf: BytesMut::with_capacity(64 * n), ends: Vec::with_capacity(n) };
+                // A connection has at most one batch in flight per shard, so batches need no order among themselves.
+                self.resume(Pending { batch, next: 0, out });
+            }
+            Msg::Run(f) => f(self),
+            Msg::Lock(req) => self.locks.request(req),
+            Msg::Unlock(txid) => self.unlock(txid),
+            Msg::Conn(_) | Msg::Stop => unreachable!("handled by the event loop"),
+        }
+    }
+
+    /// Runs a batch from where it stopped; parks it again if it reaches a locked key.
+    fn resume(&mut self, mut p: Pending) {
+        let now = now_ms();
+        while p.next < p.batch.calls.len() {
+            let call = &p.batch.calls[p.next];
+            if self.call_blocked(call) {
+                self.deferred.push_back(p);
+                return;
+            }
+            let resp3 = p.batch.resp3;
+            self.execute(&p.batch.calls[p.next], &mut p.out.buf, resp3, now);
+            p.out.ends.push(p.out.buf.len());
+            p.next += 1;
+        }
+        let _ = p.batch.reply.send(p.out);
+    }
+
+    /// Gives every deferred batch, oldest first, the chance to go on.
+    fn resume_deferred(&mut self) {
+        for p in std::mem::take(&mut self.deferred) {
+            self.resume(p);
+        }
+    }
+
+    /// One round of active expiry over every database, within a CPU budget, as Redis's activeExpireCycle: sample 20
+    /// keys with a TTL, delete the expired, go on while more than a quarter were expired and time remains.
+    pub fn active_expire(&mut self, budget: std::time::Duration) {
+        if !self.server.active_expire.load(Ordering::Relaxed) || !self.locks.is_empty() {
+            return;
+        }
+        let start = std::time::Instant::now();
+        let now = now_ms();
+        for i in 0..self.dbs.len() {
+            loop {
+                let seed = self.random();
+                let (sampled, expired) = self.dbs[i].expire_sample(20, seed, now);
+                if sampled == 0 || expired * 4 <= sampled || start.elapsed() >= budget {
+                    break;
+                }
+            }
+            if start.elapsed() >= budget {
+                break;
+            }
+        }
+    }
+}
+
+/// What the server gives each shard thread at start.
+pub struct ShardStart {
+    pub id: usize,
+    pub server: Arc<Shared>,
+    pub databases: usize,
+    pub rx: mpsc::UnboundedReceiver<Msg>,
+    /// Serves one connection on this thread; provided by the layer above so the runtime does not depend on it.
+    pub serve: fn(tokio::net::TcpStream, Rc<RefCell<Shard>>),
+}
+
+/// Creates the mailbox of a shard that is yet to be started.
+pub fn mailbox() -> (ShardHandle, mpsc::UnboundedReceiver<Msg>) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    (ShardHandle { tx }, rx)
+}
+
+/// Runs a shard's event loop on the current thread until it receives `Msg::Stop`.
+pub fn run(start: ShardStart) {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("shard runtime");
+    let local = tokio::task::LocalSet::new();
+    let shard = Rc::new(RefCell::new(Shard::new(start.id, start.server.clone(), start.databases)));
+    local.block_on(&rt, async move {
+        tokio::task::spawn_local(expire_loop(shard.clone()));
+        let mut rx = start.rx;
+        while let Some(msg) = rx.recv().await {
+            let mut next = Some(msg);
+            // Drain whatever else has arrived before yielding to the connections again.
+            while let Some(msg) = next.take() {
+                match msg {
+                    Msg::Stop => return,
+                    Msg::Conn(stream) => {
+                        let _ = stream.set_nonblocking(true);
+                        match tokio::net::TcpStream::from_std(stream) {
+                            Ok(s) => (start.serve)(s, shard.clone()),
+                            Err(e) => tracing::warn!("cannot register connection: {e}"),
+                        }
+                    }
+                    other => shard.borrow_mut().handle(other),
+                }
+                next = rx.try_recv().ok();
+            }
+        }
+    });
+}
+
+/// The active expiry timer: `hz` times a second, at most 25% of each period.
+async fn expire_loop(shard: Rc<RefCell<Shard>>) {
+    loop {
+        let hz = shard.borrow().server.hz.load(Ordering::Relaxed).clamp(1, 500) as u64;
+        let period = std::time::Duration::from_millis(1000 / hz);
+        tokio::time::sleep(period).await;
+        shard.borrow_mut().active_expire(period / 4);
+    }
+}

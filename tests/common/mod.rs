@@ -1,0 +1,221 @@
+//! Test harness: starts the real `rill-server` binary on a free port and talks to it with the `redis` crate or with
+//! raw RESP bytes. The server is killed when the `Server` is dropped.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+pub struct Server {
+    child: Child,
+    pub port: u16,
+}
+
+impl Server {
+    /// Starts rill with `--port 0` (it picks a free port and logs it) and the given extra arguments, and waits for
+    /// its "Ready to accept connections" line.
+    pub fn start(args: &[&str]) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_rill-server"))
+            .args(["--port", "0", "--loglevel", "notice"])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start rill-server");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut port = None;
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if let Some(rest) = line.split("Listening on ").nth(1) {
+                    port = rest.trim().rsplit(':').next().and_then(|p| p.parse::<u16>().ok());
+                }
+                if line.contains("Ready to accept connections") {
+                    let _ = tx.send(port);
+                }
+            }
+        });
+        let port = rx
+            .recv_timeout(Duration::from_secs(20))
+            .expect("rill-server did not become ready")
+            .expect("rill-server did not log its port");
+        Server { child, port }
+    }
+
+    /// Starts rill with `--shards n`.
+    pub fn with_shards(n: usize) -> Server {
+        Server::start(&["--shards", &n.to_string()])
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    /// A `redis` crate connection (RESP2).
+    pub fn client(&self) -> redis::Connection {
+        let c = redis::Client::open(self.url()).expect("client");
+        c.get_connection_with_timeout(Duration::from_secs(10)).expect("connect")
+    }
+
+    /// A `redis` crate connection speaking RESP3.
+    pub fn client3(&self) -> redis::Connection {
+        let c = redis::Client::open(format!("{}?protocol=resp3", self.url())).expect("client");
+        c.get_connection_with_timeout(Duration::from_secs(10)).expect("connect")
+    }
+
+    /// A raw socket for byte-exact protocol tests.
+    pub fn raw(&self) -> Raw {
+        let s = TcpStream::connect(("127.0.0.1", self.port)).expect("connect");
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        s.set_nodelay(true).unwrap();
+        Raw { s, buf: Vec::new() }
+    }
+
+    /// Whether the process is still running.
+    pub fn alive(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Waits for the process to exit by itself (SHUTDOWN); true if it did within the time.
+    pub fn wait_exit(&mut self, within: Duration) -> bool {
+        let deadline = std::time::Instant::now() + within;
+        while std::time::Instant::now() < deadline {
+            if !self.alive() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs a command through the `redis` crate and returns its value.
+pub fn q<T: redis::FromRedisValue>(con: &mut redis::Connection, args: &[&str]) -> T {
+    let mut c = redis::cmd(args[0]);
+    for a in &args[1..] {
+        c.arg(*a);
+    }
+    c.query(con).unwrap_or_else(|e| panic!("{args:?}: {e}"))
+}
+
+/// Runs a command expected to fail and returns the error text as the server sent it (code and message).
+pub fn err(con: &mut redis::Connection, args: &[&str]) -> String {
+    let mut c = redis::cmd(args[0]);
+    for a in &args[1..] {
+        c.arg(*a);
+    }
+    match c.query::<redis::Value>(con) {
+        Ok(v) => panic!("{args:?} should fail, got {v:?}"),
+        Err(e) => match (e.code(), e.detail()) {
+            (Some(code), Some(detail)) => format!("{code} {detail}"),
+            (Some(code), None) => code.to_string(),
+            _ => e.to_string(),
+        },
+    }
+}
+
+/// A raw connection: send bytes, read whole RESP replies.
+pub struct Raw {
+    pub s: TcpStream,
+    buf: Vec<u8>,
+}
+
+impl Raw {
+    pub fn send(&mut self, bytes: &[u8]) {
+        self.s.write_all(bytes).expect("write");
+    }
+
+    /// Sends a command as a multibulk request.
+    pub fn cmd(&mut self, args: &[&[u8]]) {
+        let mut out = format!("*{}\r\n", args.len()).into_bytes();
+        for a in args {
+            out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+            out.extend_from_slice(a);
+            out.extend_from_slice(b"\r\n");
+        }
+        self.send(&out);
+    }
+
+    fn fill(&mut self) -> bool {
+        let mut chunk = [0u8; 65536];
+        match self.s.read(&mut chunk) {
+            Ok(0) | Err(_) => false,
+            Ok(n) => {
+                self.buf.extend_from_slice(&chunk[..n]);
+                true
+            }
+        }
+    }
+
+    /// Reads exactly one complete reply (any RESP2/RESP3 type) and returns its bytes.
+    pub fn reply(&mut self) -> Vec<u8> {
+        loop {
+            if let Some(n) = reply_len(&self.buf, 0) {
+                return self.buf.drain(..n).collect();
+            }
+            assert!(self.fill(), "connection closed or timed out; have {:?}", String::from_utf8_lossy(&self.buf));
+        }
+    }
+
+    /// Asserts the next reply is exactly `expected`.
+    pub fn expect(&mut self, expected: &[u8]) {
+        let got = self.reply();
+        assert_eq!(String::from_utf8_lossy(&got), String::from_utf8_lossy(expected));
+    }
+
+    /// True when the server has closed the connection (after draining anything pending).
+    pub fn closed(&mut self) -> bool {
+        loop {
+            let mut chunk = [0u8; 4096];
+            match self.s.read(&mut chunk) {
+                Ok(0) => return true,
+                Ok(_) => continue,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock || e.kind() == std::io::ErrorKind::TimedOut => {
+                    return false
+                }
+                Err(_) => return true,
+            }
+        }
+    }
+}
+
+/// Length of the complete RESP value starting at `at`, or None if incomplete.
+fn reply_len(b: &[u8], at: usize) -> Option<usize> {
+    let line_end = at + b.get(at..)?.windows(2).position(|w| w == b"\r\n")?;
+    let line = std::str::from_utf8(&b[at + 1..line_end]).ok()?;
+    let after = line_end + 2;
+    match b[at] {
+        b'+' | b'-' | b':' | b',' | b'#' | b'_' | b'(' => Some(after - at),
+        b'$' | b'=' | b'!' => {
+            let n: i64 = line.parse().ok()?;
+            if n < 0 {
+                return Some(after - at);
+            }
+            let end = after + n as usize + 2;
+            (b.len() >= end).then_some(end - at)
+        }
+        b'*' | b'~' | b'>' | b'%' | b'|' => {
+            let n: i64 = line.parse().ok()?;
+            if n < 0 {
+                return Some(after - at);
+            }
+            let items = if matches!(b[at], b'%' | b'|') { 2 * n } else { n };
+            let mut pos = after;
+            for _ in 0..items {
+                pos += reply_len(b, pos)?;
+            }
+            Some(pos - at)
+        }
+        _ => panic!("not RESP: {:?}", String::from_utf8_lossy(&b[at..])),
+    }
+}
