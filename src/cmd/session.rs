@@ -121,6 +121,9 @@ impl Session {
             self.shard.borrow_mut().stats.reject(cmd.index);
             return self.local_error(errors::NOAUTH);
         }
+        if self.shared.pause_until_ms.load(Ordering::Relaxed) != 0 {
+            self.wait_while_paused(cmd).await;
+        }
         self.info.borrow_mut().last_cmd = cmd.meta.name;
         let keep = self.reply_mode.take_keep();
         match cmd.handler {
@@ -134,6 +137,22 @@ impl Session {
             },
             Handler::Conn(f) => self.run_conn(f, args, keep).await,
         }
+    }
+
+    /// CLIENT PAUSE: holds a command (and, to keep order, everything after it) until the pause ends; with
+    /// `WRITE`, only commands that write wait.
+    async fn wait_while_paused(&mut self, cmd: &Command) {
+        loop {
+            let until = self.shared.pause_until_ms.load(Ordering::Relaxed);
+            let now = crate::db::now_ms();
+            let applies = !self.shared.pause_writes_only.load(Ordering::Relaxed) || cmd.is_write();
+            if until <= now || !applies {
+                break;
+            }
+            self.flush_batches().await;
+            tokio::time::sleep(std::time::Duration::from_millis((until - now).min(10))).await;
+        }
+        self.now = crate::db::now_ms();
     }
 
     /// Finds `name|sub` for container commands (OBJECT ENCODING...), or the error Redis gives.

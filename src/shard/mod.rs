@@ -184,6 +184,21 @@ impl Shard {
         }
     }
 
+    /// Closes connections idle for longer than the `timeout` directive (0 = never), as Redis's clientsCron does.
+    fn close_idle_clients(&mut self) {
+        let timeout = self.server.timeout_secs.load(Ordering::Relaxed);
+        if timeout == 0 {
+            return;
+        }
+        for c in self.clients.values() {
+            let mut c = c.borrow_mut();
+            if c.last_active.elapsed().as_secs() >= timeout && !c.killed {
+                c.killed = true;
+                c.kill.notify_one();
+            }
+        }
+    }
+
     /// One round of active expiry over every database, within a CPU budget, as Redis's activeExpireCycle: sample 20
     /// keys with a TTL, delete the expired, go on while more than a quarter were expired and time remains.
     pub fn active_expire(&mut self, budget: std::time::Duration) {
@@ -252,12 +267,19 @@ pub fn run(start: ShardStart) {
     });
 }
 
-/// The active expiry timer: `hz` times a second, at most 25% of each period.
+/// The shard's cron: active expiry `hz` times a second (at most 25% of each period), and once a second the
+/// client checks (idle `timeout`).
 async fn expire_loop(shard: Rc<RefCell<Shard>>) {
+    let mut last_clients_check = std::time::Instant::now();
     loop {
         let hz = shard.borrow().server.hz.load(Ordering::Relaxed).clamp(1, 500) as u64;
         let period = std::time::Duration::from_millis(1000 / hz);
         tokio::time::sleep(period).await;
-        shard.borrow_mut().active_expire(period / 4);
+        let mut s = shard.borrow_mut();
+        s.active_expire(period / 4);
+        if last_clients_check.elapsed() >= std::time::Duration::from_secs(1) {
+            last_clients_check = std::time::Instant::now();
+            s.close_idle_clients();
+        }
     }
 }
