@@ -128,6 +128,8 @@ pub struct Stats {
     pub cmds: Vec<CmdStat>,
     pub keyspace_hits: u64,
     pub keyspace_misses: u64,
+    /// Commands run, for sampling which ones are timed.
+    pub tick: u64,
 }
 
 #[derive(Default, Clone, Copy)]
