@@ -2,9 +2,12 @@
 //! (`Session::execute`), write all replies with one write, repeat. Runs as a task on its shard's event loop.
 
 use crate::cmd::client::ClientInfo;
+use crate::cmd::session::BlockEvent;
 use crate::cmd::Session;
+use crate::proto::request::UNAUTH_MAX_QUERY_BUFFER;
 use crate::proto::{Decoder, Limits, Out};
 use crate::shard::Shard;
+use crate::shared::Shared;
 use bytes::{Bytes, BytesMut};
 use std::cell::RefCell;
 use std::os::fd::AsRawFd;
@@ -66,10 +69,14 @@ async fn run(mut stream: TcpStream, shard: Rc<RefCell<Shard>>) {
         // Decode and run everything the buffer holds. Until a client authenticates, its requests run one at a
         // time, because AUTH changes the limits the decoder applies to the next request.
         loop {
+            // Whether this pass decoded under authenticated limits: after a successful AUTH the requests already
+            // buffered behind it still need a pass of their own.
+            let decoded_authenticated = session.authenticated;
             let mut protocol_error = None;
             loop {
                 let limits = Limits {
                     proto_max_bulk_len: shared.proto_max_bulk_len.load(Ordering::Relaxed),
+                    query_buffer_limit: query_buffer_limit(&shared, session.authenticated),
                     unauthenticated: !session.authenticated,
                 };
                 match decoder.decode(&mut rbuf, limits) {
@@ -90,8 +97,44 @@ async fn run(mut stream: TcpStream, shard: Rc<RefCell<Shard>>) {
             if progressed {
                 session.execute(requests.drain(..)).await;
             }
-            if let Some(e) = &protocol_error {
-                Out::new(&mut session.out, false).error(&format!("ERR Protocol error: {}", e.0));
+            // A blocking command found nothing: send the replies so far, then wait for data, the timeout, CLIENT
+            // UNBLOCK or the client going away, reading (not running) whatever it sends meanwhile.
+            let mut was_blocked = false;
+            while session.is_blocked() {
+                was_blocked = true;
+                if !session.out.is_empty() {
+                    if stream.write_all(&session.out).await.is_err() {
+                        session.finish_block(BlockEvent::Gone).await;
+                        break 'conn;
+                    }
+                    session.out.clear();
+                }
+                if rbuf.capacity() - rbuf.len() < READ_CHUNK / 4 {
+                    rbuf.reserve(READ_CHUNK);
+                }
+                let event = tokio::select! {
+                    ev = session.wait_block() => ev,
+                    r = stream.read_buf(&mut rbuf) => match r {
+                        Ok(n) if n > 0 && (rbuf.len() as u64) <= query_buffer_limit(&shared, session.authenticated) => {
+                            continue
+                        }
+                        _ => BlockEvent::Gone,
+                    },
+                    _ = kill.notified() => BlockEvent::Gone,
+                    _ = shutdown.changed() => BlockEvent::Gone,
+                };
+                let gone = matches!(event, BlockEvent::Gone);
+                session.finish_block(event).await;
+                if gone {
+                    break 'conn;
+                }
+                session.run_queue().await;
+            }
+            if let Some(e) = protocol_error {
+                match e.reply_text() {
+                    Some(text) => Out::new(&mut session.out, false).error_bytes(&text),
+                    None => tracing::warn!("Closing client that reached max query buffer length (id={id})"),
+                }
                 session.close = true;
             }
             if !session.out.is_empty() {
@@ -104,16 +147,27 @@ async fn run(mut stream: TcpStream, shard: Rc<RefCell<Shard>>) {
             if session.close || info.borrow().killed {
                 break 'conn;
             }
-            let buffered = rbuf.len() + decoder.buffered();
-            info.borrow_mut().qbuf = buffered;
-            if buffered as u64 > shared.query_buffer_limit.load(Ordering::Relaxed) {
+            // As in Redis, the query buffer holds the bytes not yet decoded; arguments already split off a
+            // request in progress do not count.
+            info.borrow_mut().qbuf = rbuf.len();
+            if rbuf.len() as u64 > query_buffer_limit(&shared, session.authenticated) {
                 tracing::warn!("Closing client that reached max query buffer length (id={id})");
                 break 'conn;
             }
-            if !progressed || session.authenticated {
+            if (!progressed || decoded_authenticated) && !was_blocked {
                 break;
             }
         }
     }
     shard.borrow_mut().clients.remove(&id);
+}
+
+/// client-query-buffer-limit, capped at 1 MiB until the client authenticates (Redis 7.4).
+fn query_buffer_limit(shared: &Shared, authenticated: bool) -> u64 {
+    let limit = shared.query_buffer_limit.load(Ordering::Relaxed);
+    if authenticated {
+        limit
+    } else {
+        limit.min(UNAUTH_MAX_QUERY_BUFFER)
+    }
 }

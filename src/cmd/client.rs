@@ -3,6 +3,7 @@
 //! visit every shard.
 
 use super::args::{self, is};
+use super::table::{self, CommandMeta};
 use super::{Ctx, Handler, LocalFuture, Session};
 use crate::proto::{errors, Out};
 use bytes::Bytes;
@@ -69,6 +70,12 @@ pub struct ClientInfo {
     /// Set by CLIENT KILL; the connection closes when it sees it.
     pub killed: bool,
     pub kill: Rc<tokio::sync::Notify>,
+    /// Set while the connection waits in a blocking command (flag `b`, INFO blocked_clients).
+    pub blocked: bool,
+    /// CLIENT UNBLOCK wakes a blocked connection through this; `unblock_error` says whether it answers with the
+    /// UNBLOCKED error rather than as on a timeout.
+    pub unblock: Rc<tokio::sync::Notify>,
+    pub unblock_error: bool,
 }
 
 impl ClientInfo {
@@ -92,12 +99,18 @@ impl ClientInfo {
             qbuf: 0,
             killed: false,
             kill: Rc::new(tokio::sync::Notify::new()),
+            blocked: false,
+            unblock: Rc::new(tokio::sync::Notify::new()),
+            unblock_error: false,
         }
     }
 
     /// One CLIENT LIST line, with Redis 7.4's fields (memory figures are rill's own approximations).
     pub fn line(&self) -> String {
         let mut flags = String::new();
+        if self.blocked {
+            flags.push('b');
+        }
         if self.no_evict {
             flags.push('e');
         }
@@ -144,10 +157,10 @@ fn echo(ctx: &mut Ctx, args: &[Bytes]) {
     ctx.out.bulk(&args[1]);
 }
 
-/// Checks a password against requirepass; None when no password is configured.
-fn check_password(s: &Session, user: &[u8], pass: &[u8]) -> Option<bool> {
-    let required = s.shared.requirepass()?;
-    Some(user == b"default" && pass == required.as_bytes())
+/// Checks a user and password: rill has only Redis's `default` user, which takes any password while requirepass
+/// is unset (Redis's `nopass`) and exactly requirepass otherwise.
+fn check_password(s: &Session, user: &[u8], pass: &[u8]) -> bool {
+    user == b"default" && s.shared.requirepass().is_none_or(|required| pass == required.as_bytes())
 }
 
 fn auth(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
@@ -157,20 +170,17 @@ fn auth(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
             3 => (&args[1][..], &args[2]),
             _ => return s.reply().error(errors::SYNTAX),
         };
-        match check_password(s, user, pass) {
-            None if args.len() == 2 => s.reply().error(
+        if args.len() == 2 && s.shared.requirepass().is_none() {
+            return s.reply().error(
                 "ERR AUTH <password> called without any password configured for the default user. \
                  Are you sure your configuration is correct?",
-            ),
-            None if user == b"default" => {
-                s.authenticated = true;
-                s.reply().ok()
-            }
-            Some(true) => {
-                s.authenticated = true;
-                s.reply().ok()
-            }
-            _ => s.reply().error(errors::WRONGPASS),
+            );
+        }
+        if check_password(s, user, pass) {
+            s.authenticated = true;
+            s.reply().ok()
+        } else {
+            s.reply().error(errors::WRONGPASS)
         }
     })
 }
@@ -204,9 +214,8 @@ fn hello(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
             }
         }
         match authed {
-            Some(Some(false)) => return s.reply().error(errors::WRONGPASS),
-            Some(None) => return s.reply().error("WRONGPASS invalid username-password pair or user is disabled."),
-            Some(Some(true)) => s.authenticated = true,
+            Some(false) => return s.reply().error(errors::WRONGPASS),
+            Some(true) => s.authenticated = true,
             None => {}
         }
         if !s.authenticated {
@@ -255,7 +264,7 @@ fn valid_name(name: &[u8], what: &str) -> Result<(), String> {
 
 fn select(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
     Box::pin(async move {
-        match args::int(&args[1]) {
+        match args::int(&args[1]).and_then(|n| i32::try_from(n).map_err(|_| errors::NOT_INTEGER)) {
             Err(e) => s.reply().error(e),
             Ok(n) if n < 0 || n as usize >= s.shared.databases => s.reply().error(errors::DB_INDEX_RANGE),
             Ok(n) => {
@@ -288,6 +297,7 @@ fn reset(s: &mut Session, _args: Vec<Bytes>) -> LocalFuture<'_> {
             info.no_evict = false;
             info.no_touch = false;
         }
+        s.reply_forced = true;
         s.reply().simple("RESET");
     })
 }
@@ -335,25 +345,54 @@ pub fn help(o: &mut Out, lines: &[&str]) {
     }
 }
 
-/// Filters of CLIENT KILL / CLIENT LIST.
+/// The subcommand of a container command (`CLIENT LIST`), checked against the table's arity as Redis does before
+/// the command runs: `Err` holds the unknown-subcommand or wrong-arity error.
+pub fn subcommand(args: &[Bytes]) -> Result<&'static CommandMeta, String> {
+    let parent = table::lookup(&args[0]).expect("container command in the table");
+    let meta = table::lookup_sub(parent, &args[1]).ok_or_else(|| errors::unknown_subcommand(&args[1], parent.name))?;
+    if meta.arity_ok(args.len()) {
+        Ok(meta)
+    } else {
+        Err(errors::wrong_arity(meta.name))
+    }
+}
+
+/// Redis's error for a known subcommand whose arguments it cannot use, quoting the subcommand as typed.
+pub fn subcommand_syntax_error(args: &[Bytes]) -> String {
+    format!(
+        "ERR unknown subcommand or wrong number of arguments for '{}'. Try {} HELP.",
+        errors::printable(&args[1], 128),
+        String::from_utf8_lossy(&args[0]).to_ascii_uppercase()
+    )
+}
+
+/// Client types of CLIENT LIST TYPE and CLIENT KILL TYPE; rill's clients are all `normal`.
+fn client_type(arg: &[u8]) -> Result<String, String> {
+    let t = String::from_utf8_lossy(arg).to_ascii_lowercase();
+    if ["normal", "master", "replica", "slave", "pubsub"].contains(&t.as_str()) {
+        Ok(t)
+    } else {
+        Err(format!("ERR Unknown client type '{}'", String::from_utf8_lossy(arg)))
+    }
+}
+
+/// Filters of CLIENT KILL.
 #[derive(Clone, Default)]
 struct Filter {
-    ids: Vec<u64>,
+    id: Option<u64>,
     addr: Option<String>,
     laddr: Option<String>,
     kind: Option<String>,
-    user: Option<String>,
     skip: Option<u64>,
     max_age: Option<u64>,
 }
 
 impl Filter {
     fn matches(&self, c: &ClientInfo) -> bool {
-        (self.ids.is_empty() || self.ids.contains(&c.id))
+        self.id.is_none_or(|id| id == c.id)
             && self.addr.as_ref().is_none_or(|a| *a == c.addr)
             && self.laddr.as_ref().is_none_or(|a| *a == c.laddr)
             && self.kind.as_ref().is_none_or(|k| k == "normal")
-            && self.user.as_ref().is_none_or(|u| u == "default")
             && self.skip != Some(c.id)
             && self.max_age.is_none_or(|m| c.created.elapsed().as_secs() >= m)
     }
@@ -361,15 +400,18 @@ impl Filter {
 
 fn client(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
     Box::pin(async move {
-        let sub = String::from_utf8_lossy(&args[1]).to_ascii_lowercase();
+        let meta = match subcommand(&args) {
+            Ok(meta) => meta,
+            Err(e) => return s.reply().error(&e),
+        };
+        s.info.borrow_mut().last_cmd = meta.name;
         let n = args.len();
-        let arity = |ok: bool| ok;
-        match sub.as_str() {
-            "id" if arity(n == 2) => {
+        match meta.short_name() {
+            "id" => {
                 let id = s.id as i64;
                 s.reply().int(id)
             }
-            "getname" if arity(n == 2) => {
+            "getname" => {
                 let name = s.info.borrow().name.clone();
                 if name.is_empty() {
                     s.reply().null()
@@ -377,29 +419,24 @@ fn client(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
                     s.reply().bulk(&name)
                 }
             }
-            "setname" if arity(n == 3) => match valid_name(&args[2], "Client names") {
+            "setname" => match valid_name(&args[2], "Client names") {
                 Ok(()) => {
                     s.info.borrow_mut().name = args[2].clone();
                     s.reply().ok()
                 }
                 Err(e) => s.reply().error(&e),
             },
-            "setinfo" if arity(n == 4) => {
-                let attr = String::from_utf8_lossy(&args[2]).to_ascii_lowercase();
-                let what = match attr.as_str() {
-                    "lib-name" => "lib-name",
-                    "lib-ver" => "lib-ver",
-                    _ => {
-                        return s
-                            .reply()
-                            .error(&format!("ERR Unrecognized option '{}'", errors::printable(&args[2], 128)))
-                    }
-                };
-                if let Err(e) = valid_name(&args[3], what) {
+            "setinfo" => {
+                let lib_name = is(&args[2], "lib-name");
+                if !lib_name && !is(&args[2], "lib-ver") {
+                    let e = format!("ERR Unrecognized option '{}'", errors::printable(&args[2], 128));
+                    return s.reply().error(&e);
+                }
+                if let Err(e) = valid_name(&args[3], &String::from_utf8_lossy(&args[2])) {
                     return s.reply().error(&e);
                 }
                 let mut info = s.info.borrow_mut();
-                if what == "lib-name" {
+                if lib_name {
                     info.lib_name = args[3].clone();
                 } else {
                     info.lib_ver = args[3].clone();
@@ -407,54 +444,13 @@ fn client(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
                 drop(info);
                 s.reply().ok()
             }
-            "info" if arity(n == 2) => {
+            "info" => {
                 let line = s.info.borrow().line();
                 s.reply().verbatim(line.as_bytes())
             }
-            "list" => {
-                let mut filter = Filter::default();
-                let mut i = 2;
-                while i < n {
-                    if is(&args[i], "TYPE") && i + 1 < n {
-                        let t = String::from_utf8_lossy(&args[i + 1]).to_ascii_lowercase();
-                        if !["normal", "master", "replica", "slave", "pubsub"].contains(&t.as_str()) {
-                            return s.reply().error(&format!("ERR Unknown client type '{}'", t));
-                        }
-                        filter.kind = Some(t);
-                        i += 2;
-                    } else if is(&args[i], "ID") && i + 1 < n {
-                        for a in &args[i + 1..] {
-                            match args::int(a) {
-                                Ok(id) if id > 0 => filter.ids.push(id as u64),
-                                _ => return s.reply().error("ERR Invalid client ID"),
-                            }
-                        }
-                        i = n;
-                    } else {
-                        return s.reply().error(errors::SYNTAX);
-                    }
-                }
-                let f = filter.clone();
-                let parts = s
-                    .on_all_shards(move |shard| {
-                        let mut v: Vec<(u64, String)> = shard
-                            .clients
-                            .values()
-                            .map(|c| c.borrow())
-                            .filter(|c| f.matches(c))
-                            .map(|c| (c.id, c.line()))
-                            .collect();
-                        v.sort();
-                        v
-                    })
-                    .await;
-                let mut all: Vec<(u64, String)> = parts.into_iter().flatten().collect();
-                all.sort();
-                let text: String = all.into_iter().map(|(_, l)| l).collect();
-                s.reply().verbatim(text.as_bytes())
-            }
-            "kill" if n >= 3 => client_kill(s, &args).await,
-            "no-evict" | "no-touch" if arity(n == 3) => {
+            "list" => client_list(s, &args).await,
+            "kill" => client_kill(s, &args).await,
+            "no-evict" | "no-touch" => {
                 let on = if is(&args[2], "on") {
                     true
                 } else if is(&args[2], "off") {
@@ -462,120 +458,187 @@ fn client(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
                 } else {
                     return s.reply().error(errors::SYNTAX);
                 };
-                if sub == "no-evict" {
-                    s.info.borrow_mut().no_evict = on;
+                let mut info = s.info.borrow_mut();
+                if meta.short_name() == "no-evict" {
+                    info.no_evict = on;
                 } else {
-                    s.info.borrow_mut().no_touch = on;
+                    info.no_touch = on;
                 }
+                drop(info);
                 s.reply().ok()
             }
-            "reply" if arity(n == 3) => {
+            "reply" => {
                 if is(&args[2], "on") {
                     s.reply_mode = ReplyMode::On;
+                    s.reply_forced = true;
                     s.reply().ok()
                 } else if is(&args[2], "off") {
                     s.reply_mode = ReplyMode::Off;
                 } else if is(&args[2], "skip") {
-                    s.reply_mode = ReplyMode::Skip;
+                    // SKIP while replies are off changes nothing, as in Redis.
+                    if s.reply_mode != ReplyMode::Off {
+                        s.reply_mode = ReplyMode::Skip;
+                    }
                 } else {
                     s.reply().error(errors::SYNTAX)
                 }
             }
-            "pause" if arity(n == 3 || n == 4) => {
-                let ms = match args::int(&args[2]) {
-                    Ok(ms) if ms >= 0 => ms as u64,
-                    _ => return s.reply().error("ERR timeout is not an integer or out of range"),
-                };
+            "pause" if n <= 4 => {
                 let writes_only = match args.get(3) {
                     None => false,
                     Some(a) if is(a, "write") => true,
                     Some(a) if is(a, "all") => false,
-                    Some(_) => return s.reply().error(errors::SYNTAX),
+                    Some(_) => return s.reply().error("ERR CLIENT PAUSE mode must be WRITE or ALL"),
                 };
-                let until = crate::db::now_ms() + ms;
+                let ms = match args::int(&args[2]) {
+                    Ok(ms) if ms < 0 => return s.reply().error(errors::TIMEOUT_NEGATIVE),
+                    Ok(ms) => ms as u64,
+                    Err(_) => return s.reply().error("ERR timeout is not an integer or out of range"),
+                };
+                let until = crate::db::now_ms().saturating_add(ms);
                 s.shared.pause_writes_only.store(writes_only, Ordering::Relaxed);
                 s.shared.pause_until_ms.fetch_max(until, Ordering::Relaxed);
                 s.reply().ok()
             }
-            "unpause" if arity(n == 2) => {
+            "unpause" => {
                 s.shared.pause_until_ms.store(0, Ordering::Relaxed);
                 s.reply().ok()
             }
-            "unblock" if arity(n == 3 || n == 4) => {
-                if args::int(&args[2]).is_err() {
-                    return s.reply().error(errors::NOT_INTEGER);
-                }
-                if let Some(mode) = args.get(3) {
-                    if !is(mode, "timeout") && !is(mode, "error") {
-                        return s.reply().error("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR");
-                    }
-                }
-                // No command blocks yet, so no client can be unblocked.
-                s.reply().int(0)
+            "unblock" if n <= 4 => {
+                let error = match args.get(3) {
+                    None => false,
+                    Some(mode) if is(mode, "timeout") => false,
+                    Some(mode) if is(mode, "error") => true,
+                    Some(_) => return s.reply().error("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR"),
+                };
+                let id = match args::int(&args[2]) {
+                    Ok(id) => id,
+                    Err(e) => return s.reply().error(e),
+                };
+                let found = s
+                    .on_all_shards(move |shard| {
+                        let Some(c) = shard.clients.values().find(|c| c.borrow().id as i64 == id) else {
+                            return false;
+                        };
+                        let mut c = c.borrow_mut();
+                        if !c.blocked {
+                            return false;
+                        }
+                        // Cleared here so that a second UNBLOCK before the client wakes answers 0.
+                        c.blocked = false;
+                        c.unblock_error = error;
+                        c.unblock.notify_one();
+                        true
+                    })
+                    .await;
+                s.reply().int(found.contains(&true) as i64)
             }
-            "help" if arity(n == 2) => help(&mut s.reply(), CLIENT_HELP),
-            "id" | "getname" | "setname" | "setinfo" | "info" | "no-evict" | "no-touch" | "reply" | "pause"
-            | "unpause" | "unblock" | "help" | "kill" => {
-                s.reply().error(&errors::wrong_arity(&format!("client|{sub}")))
-            }
-            _ => s.reply().error(&errors::unknown_subcommand(&args[1], "client")),
+            "help" => help(&mut s.reply(), CLIENT_HELP),
+            _ => s.reply().error(&subcommand_syntax_error(&args)),
         }
     })
 }
 
+/// `CLIENT LIST [TYPE type | ID id [id ...]]`: one filter at most, as in Redis. IDs list their clients in the
+/// order given; otherwise clients come in ID order.
+async fn client_list(s: &mut Session, args: &[Bytes]) {
+    let mut kind = None;
+    let mut ids = Vec::new();
+    if args.len() == 4 && is(&args[2], "TYPE") {
+        match client_type(&args[3]) {
+            Ok(t) => kind = Some(t),
+            Err(e) => return s.reply().error(&e),
+        }
+    } else if args.len() > 3 && is(&args[2], "ID") {
+        for a in &args[3..] {
+            match args::int(a) {
+                Ok(id) => ids.push(id),
+                Err(_) => return s.reply().error("ERR Invalid client ID"),
+            }
+        }
+    } else if args.len() != 2 {
+        return s.reply().error(errors::SYNTAX);
+    }
+    let normal = kind.as_ref().is_none_or(|k| k == "normal");
+    let lines = s
+        .on_all_shards(move |shard| {
+            if !normal {
+                return Vec::new();
+            }
+            shard.clients.values().map(|c| c.borrow()).map(|c| (c.id, c.line())).collect::<Vec<_>>()
+        })
+        .await;
+    let mut all: Vec<(u64, String)> = lines.into_iter().flatten().collect();
+    let text: String = if args.len() > 3 && is(&args[2], "ID") {
+        ids.iter().filter_map(|&id| all.iter().find(|(c, _)| *c as i64 == id).map(|(_, l)| l.as_str())).collect()
+    } else {
+        all.sort_unstable_by_key(|(id, _)| *id);
+        all.iter().map(|(_, l)| l.as_str()).collect()
+    };
+    s.reply().verbatim(text.as_bytes())
+}
+
+/// `CLIENT KILL addr` (old form: +OK or an error, may kill the caller) or `CLIENT KILL <filter> <value> ...`
+/// (new form: the number killed, skipping the caller unless SKIPME no).
 async fn client_kill(s: &mut Session, args: &[Bytes]) {
     let old_form = args.len() == 3;
     let mut filter = Filter::default();
     if old_form {
         filter.addr = Some(String::from_utf8_lossy(&args[2]).into_owned());
     } else {
-        if !args.len().is_multiple_of(2) {
-            return s.reply().error(errors::SYNTAX);
-        }
         filter.skip = Some(s.id);
-        for pair in args[2..].chunks(2) {
-            let val = String::from_utf8_lossy(&pair[1]).into_owned();
-            let key = String::from_utf8_lossy(&pair[0]).to_ascii_lowercase();
-            match key.as_str() {
-                "id" => match args::int(&pair[1]) {
-                    Ok(id) if id > 0 => filter.ids.push(id as u64),
+        let mut i = 2;
+        while i < args.len() {
+            let Some(value) = args.get(i + 1) else {
+                return s.reply().error(errors::SYNTAX);
+            };
+            let key = &args[i];
+            let text = || String::from_utf8_lossy(value).into_owned();
+            if is(key, "id") {
+                match args::int(value) {
+                    Ok(id) if id > 0 => filter.id = Some(id as u64),
                     _ => return s.reply().error("ERR client-id should be greater than 0"),
-                },
-                "addr" => filter.addr = Some(val),
-                "laddr" => filter.laddr = Some(val),
-                "user" => filter.user = Some(val),
-                "type" => {
-                    let t = val.to_ascii_lowercase();
-                    if !["normal", "master", "replica", "slave", "pubsub"].contains(&t.as_str()) {
-                        return s.reply().error(&format!("ERR Unknown client type '{val}'"));
-                    }
-                    filter.kind = Some(t);
                 }
-                "skipme" => {
-                    if val.eq_ignore_ascii_case("yes") {
-                        filter.skip = Some(s.id);
-                    } else if val.eq_ignore_ascii_case("no") {
-                        filter.skip = None;
-                    } else {
-                        return s.reply().error(errors::SYNTAX);
-                    }
+            } else if is(key, "type") {
+                match client_type(value) {
+                    Ok(t) => filter.kind = Some(t),
+                    Err(e) => return s.reply().error(&e),
                 }
-                "maxage" => match args::int(&pair[1]) {
-                    Ok(age) if age >= 0 => filter.max_age = Some(age as u64),
-                    _ => return s.reply().error(errors::SYNTAX),
-                },
-                _ => return s.reply().error(errors::SYNTAX),
+            } else if is(key, "addr") {
+                filter.addr = Some(text());
+            } else if is(key, "laddr") {
+                filter.laddr = Some(text());
+            } else if is(key, "user") {
+                if &value[..] != b"default" {
+                    return s.reply().error(&format!("ERR No such user '{}'", errors::printable(value, 128)));
+                }
+            } else if is(key, "skipme") {
+                if is(value, "yes") {
+                    filter.skip = Some(s.id);
+                } else if is(value, "no") {
+                    filter.skip = None;
+                } else {
+                    return s.reply().error(errors::SYNTAX);
+                }
+            } else if is(key, "maxage") {
+                match args::int(value) {
+                    Ok(age) if age > 0 => filter.max_age = Some(age as u64),
+                    Ok(_) => return s.reply().error("ERR maxage should be greater than 0"),
+                    Err(_) => return s.reply().error("ERR maxage is not an integer or out of range"),
+                }
+            } else {
+                return s.reply().error(errors::SYNTAX);
             }
+            i += 2;
         }
     }
     let me = s.id;
-    let f = filter.clone();
     let killed: Vec<Vec<u64>> = s
         .on_all_shards(move |shard| {
             let mut ids = Vec::new();
             for c in shard.clients.values() {
                 let mut c = c.borrow_mut();
-                if f.matches(&c) {
+                if filter.matches(&c) {
                     ids.push(c.id);
                     if c.id != me {
                         c.killed = true;
@@ -586,17 +649,16 @@ async fn client_kill(s: &mut Session, args: &[Bytes]) {
             ids
         })
         .await;
-    let ids: Vec<u64> = killed.into_iter().flatten().collect();
-    if ids.contains(&me) {
+    let count: usize = killed.iter().map(Vec::len).sum();
+    // The caller's own connection closes after this reply.
+    if killed.iter().flatten().any(|&id| id == me) {
         s.close = true;
     }
-    if old_form {
-        if ids.is_empty() {
-            s.reply().error("ERR No such client")
-        } else {
-            s.reply().ok()
-        }
+    if !old_form {
+        s.reply().int(count as i64)
+    } else if count == 0 {
+        s.reply().error("ERR No such client")
     } else {
-        s.reply().int(ids.len() as i64)
+        s.reply().ok()
     }
 }

@@ -63,10 +63,16 @@ fn touch(ctx: &mut Ctx, args: &[Bytes]) {
     ctx.out.int(n as i64)
 }
 
-/// Splits a multi-key command by shard and sums the shards' counts: DEL, EXISTS and TOUCH need no atomicity
-/// across shards (Redis Cluster refuses them outright), only the right total.
-async fn count_across(s: &mut Session, args: Vec<Bytes>, op: fn(&mut crate::db::Db, &[u8], u64) -> bool) {
+/// Splits a multi-key command by shard and sums the shards' counts. The keys are locked first (exclusively for
+/// DEL), like MGET's, so that the command never lands in the middle of a cross-shard RENAME or MSET.
+async fn count_across(
+    s: &mut Session,
+    args: Vec<Bytes>,
+    exclusive: bool,
+    op: fn(&mut crate::db::Db, &[u8], u64) -> bool,
+) {
     let n = s.nshards();
+    // Duplicates stay: EXISTS counts a key each time it is named.
     let mut parts: Vec<(usize, Vec<Bytes>)> = Vec::new();
     for k in &args[1..] {
         let sh = key_shard(k, n);
@@ -75,26 +81,30 @@ async fn count_across(s: &mut Session, args: Vec<Bytes>, op: fn(&mut crate::db::
             None => parts.push((sh, vec![k.clone()])),
         }
     }
+    let groups = s.group_keys(&args[1..]);
+    let txid = s.lock(&groups, exclusive).await;
     let db = s.db;
     let counts = s
         .run_parts(parts, move |shard, keys| {
             let now = crate::db::now_ms();
-            keys.iter().filter(|k| op(&mut shard.dbs[db], k, now)).count()
+            let n = keys.iter().filter(|k| op(&mut shard.dbs[db], k, now)).count();
+            shard.unlock(txid);
+            n
         })
         .await;
     s.reply().int(counts.iter().sum::<usize>() as i64)
 }
 
 fn del_cross(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
-    Box::pin(count_across(s, args, |db, k, now| db.delete(k, now)))
+    Box::pin(count_across(s, args, true, |db, k, now| db.delete(k, now)))
 }
 
 fn exists_cross(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
-    Box::pin(count_across(s, args, |db, k, now| db.contains(k, now)))
+    Box::pin(count_across(s, args, false, |db, k, now| db.contains(k, now)))
 }
 
 fn touch_cross(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
-    Box::pin(count_across(s, args, |db, k, now| db.get_mut(k, now).is_some()))
+    Box::pin(count_across(s, args, false, |db, k, now| db.get_mut(k, now).is_some()))
 }
 
 fn type_cmd(ctx: &mut Ctx, args: &[Bytes]) {
@@ -132,72 +142,120 @@ fn keys(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
 struct ScanOpts {
     pattern: Option<Bytes>,
     count: usize,
-    kind: Option<String>,
+    kind: Option<Bytes>,
 }
 
+/// A SCAN cursor as Redis's `string2ull` reads it: a decimal `u64` (negative integers refused), or failing that
+/// whatever `strtoull` accepts whole (leading spaces, a sign, `-0`); the argument ends at its first NUL as a C
+/// string does.
+fn parse_cursor(arg: &[u8]) -> Option<u64> {
+    let s = &arg[..memchr_nul(arg)];
+    if let Some(v) = crate::proto::request::parse_i64(s) {
+        return u64::try_from(v).ok();
+    }
+    let mut i = s.iter().take_while(|c| matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')).count();
+    let neg = s.get(i) == Some(&b'-');
+    if matches!(s.get(i), Some(b'-' | b'+')) {
+        i += 1;
+    }
+    let digits = &s[i..];
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let v = digits.iter().try_fold(0u64, |v, &d| v.checked_mul(10)?.checked_add((d - b'0') as u64))?;
+    Some(if neg { v.wrapping_neg() } else { v })
+}
+
+fn memchr_nul(b: &[u8]) -> usize {
+    b.iter().position(|&c| c == 0).unwrap_or(b.len())
+}
+
+fn scan_opts(args: &[Bytes]) -> Result<ScanOpts, &'static str> {
+    let mut opts = ScanOpts { pattern: None, count: 10, kind: None };
+    let mut i = 2;
+    while i < args.len() {
+        let Some(v) = args.get(i + 1) else {
+            return Err(errors::SYNTAX);
+        };
+        if is(&args[i], "COUNT") {
+            match args::int(v)? {
+                c if c >= 1 => opts.count = c as usize,
+                _ => return Err(errors::SYNTAX),
+            }
+        } else if is(&args[i], "MATCH") {
+            opts.pattern = Some(v.clone()).filter(|p| p.as_ref() != b"*");
+        } else if is(&args[i], "TYPE") {
+            // An unknown type name matches nothing (Redis 7.4 postpones the error to 8.0).
+            opts.kind = Some(v.clone());
+        } else {
+            return Err(errors::SYNTAX);
+        }
+        i += 2;
+    }
+    Ok(opts)
+}
+
+/// SCAN over the shards in turn. Like Redis, one call walks buckets until it has visited COUNT keys (expired
+/// ones included, and deleted on the way) or ten times COUNT buckets, moving on to the next shard whenever one is
+/// done, so a small keyspace comes back whole with cursor 0.
 fn scan(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
     Box::pin(async move {
-        let Some(cursor) = std::str::from_utf8(&args[1]).ok().and_then(|c| c.parse::<u64>().ok()) else {
+        let Some(cursor) = parse_cursor(&args[1]) else {
             return s.reply().error("ERR invalid cursor");
         };
-        let mut opts = ScanOpts { pattern: None, count: 10, kind: None };
-        let mut i = 2;
-        while i < args.len() {
-            let Some(v) = args.get(i + 1) else {
-                return s.reply().error(errors::SYNTAX);
-            };
-            if is(&args[i], "MATCH") {
-                opts.pattern = Some(v.clone()).filter(|p| p.as_ref() != b"*");
-            } else if is(&args[i], "COUNT") {
-                match args::int(v) {
-                    Ok(c) if c >= 1 => opts.count = c as usize,
-                    Ok(_) => return s.reply().error(errors::SYNTAX),
-                    Err(e) => return s.reply().error(e),
-                }
-            } else if is(&args[i], "TYPE") {
-                opts.kind = Some(String::from_utf8_lossy(v).to_ascii_lowercase());
-            } else {
-                return s.reply().error(errors::SYNTAX);
-            }
-            i += 2;
-        }
+        let opts = match scan_opts(&args) {
+            Ok(o) => o,
+            Err(e) => return s.reply().error(e),
+        };
         let n = s.nshards() as u64;
         let mut shard = (cursor % n) as usize;
         let mut inner = cursor / n;
         let db = s.db;
-        let mut keys = Vec::new();
-        // Walk this shard until COUNT buckets' worth of keys are seen or it is done; then answer.
-        let (found, next) = s
-            .on_shard(shard, {
-                let opts = opts.clone();
-                move |sh| {
+        let mut keys: Vec<Bytes> = Vec::new();
+        let mut visited = 0;
+        // Redis's `do { .. } while (cursor && maxiterations-- && sampled < count)`: at most COUNT*10+1 steps.
+        let mut steps_left = opts.count.saturating_mul(10).saturating_add(1);
+        loop {
+            let opts = opts.clone();
+            let (found, next, seen, steps) = s
+                .on_shard(shard, move |sh| {
                     let now = crate::db::now_ms();
                     let mut found = Vec::new();
-                    let mut seen = 0;
-                    let mut c = inner;
+                    let (mut c, mut seen, mut steps) = (inner, visited, 0);
                     loop {
-                        c = sh.dbs[db].scan(c, now, |k, e| {
-                            seen += 1;
+                        let (next, v) = sh.dbs[db].scan_reclaim(c, now, |k, e| {
                             if opts.pattern.as_ref().is_some_and(|p| !glob_match(p, k, false)) {
                                 return;
                             }
-                            if opts.kind.as_ref().is_some_and(|t| t != e.value.type_name()) {
+                            if opts
+                                .kind
+                                .as_ref()
+                                .is_some_and(|t| !t.eq_ignore_ascii_case(e.value.type_name().as_bytes()))
+                            {
                                 return;
                             }
                             found.push(k.clone());
                         });
-                        if c == 0 || seen >= opts.count {
+                        c = next;
+                        seen += v;
+                        steps += 1;
+                        if c == 0 || steps >= steps_left || seen >= opts.count {
                             break;
                         }
                     }
-                    (found, c)
-                }
-            })
-            .await;
-        keys.extend(found);
-        inner = next;
-        if inner == 0 {
-            shard += 1;
+                    (found, c, seen, steps)
+                })
+                .await;
+            keys.extend(found);
+            visited = seen;
+            steps_left -= steps;
+            inner = next;
+            if inner == 0 {
+                shard += 1;
+            }
+            if shard as u64 >= n || steps_left == 0 || visited >= opts.count {
+                break;
+            }
         }
         let next_cursor = if shard as u64 >= n { 0 } else { inner * n + shard as u64 };
         let mut o = s.reply();
@@ -210,32 +268,35 @@ fn scan(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
     })
 }
 
+/// RANDOMKEY: a shard picked in proportion to its size, then a key in it. A shard whose keys all turn out to
+/// have expired has been emptied by the attempt, so the retries end.
 fn randomkey(s: &mut Session, _args: Vec<Bytes>) -> LocalFuture<'_> {
     Box::pin(async move {
         let db = s.db;
-        let sizes = s.on_all_shards(move |sh| sh.dbs[db].len()).await;
-        let total: usize = sizes.iter().sum();
-        if total == 0 {
-            return s.reply().null();
-        }
-        let mut pick = (s.shard.borrow_mut().random() % total as u64) as usize;
-        let mut target = 0;
-        for (i, n) in sizes.iter().enumerate() {
-            if pick < *n {
-                target = i;
-                break;
+        loop {
+            let sizes = s.on_all_shards(move |sh| sh.dbs[db].len()).await;
+            let total: usize = sizes.iter().sum();
+            if total == 0 {
+                return s.reply().null();
             }
-            pick -= n;
-        }
-        let key = s
-            .on_shard(target, move |sh| {
-                let seed = sh.random();
-                sh.dbs[db].random_key(seed, crate::db::now_ms())
-            })
-            .await;
-        match key {
-            Some(k) => s.reply().bulk(&k),
-            None => s.reply().null(),
+            let mut pick = (s.shard.borrow_mut().random() % total as u64) as usize;
+            let mut target = 0;
+            for (i, n) in sizes.iter().enumerate() {
+                if pick < *n {
+                    target = i;
+                    break;
+                }
+                pick -= n;
+            }
+            let key = s
+                .on_shard(target, move |sh| {
+                    let seed = sh.random();
+                    sh.dbs[db].random_key(seed, crate::db::now_ms())
+                })
+                .await;
+            if let Some(k) = key {
+                return s.reply().bulk(&k);
+            }
         }
     })
 }
@@ -333,7 +394,8 @@ fn copy_opts(args: &[Bytes], current: usize, databases: usize) -> Result<(usize,
         } else if is(&args[i], "DB") && i + 1 < args.len() {
             match args::int(&args[i + 1]) {
                 Ok(d) if d >= 0 && (d as usize) < databases => db = d as usize,
-                Ok(_) => return Err(errors::DB_INDEX_RANGE.into()),
+                Ok(d) if i32::try_from(d).is_ok() => return Err(errors::DB_INDEX_RANGE.into()),
+                Ok(_) => return Err(INT_RANGE.into()),
                 Err(e) => return Err(e.into()),
             }
             i += 2;
@@ -406,7 +468,8 @@ fn copy_cross(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
 fn move_cmd(ctx: &mut Ctx, args: &[Bytes]) {
     let target = match args::int(&args[2]) {
         Ok(d) if d >= 0 && (d as usize) < ctx.shard.dbs.len() => d as usize,
-        Ok(_) => return ctx.out.error(errors::DB_INDEX_RANGE),
+        Ok(d) if i32::try_from(d).is_ok() => return ctx.out.error(errors::DB_INDEX_RANGE),
+        Ok(_) => return ctx.out.error(INT_RANGE),
         Err(e) => return ctx.out.error(e),
     };
     if target == ctx.db {
@@ -421,6 +484,9 @@ fn move_cmd(ctx: &mut Ctx, args: &[Bytes]) {
     ctx.out.int(1)
 }
 
+/// Redis's `getIntFromObjectOrReply` error for an integer beyond 32 bits.
+const INT_RANGE: &str = "ERR value is out of range, value must between -2147483648 and 2147483647";
+
 /// EXPIRE's NX/XX/GT/LT conditions.
 #[derive(Default)]
 struct ExpireCond {
@@ -430,11 +496,9 @@ struct ExpireCond {
     lt: bool,
 }
 
+/// EXPIRE, PEXPIRE, EXPIREAT and PEXPIREAT, checked in Redis's order: the options, then the number, then
+/// overflow, then the key.
 fn expire_generic(ctx: &mut Ctx, args: &[Bytes], unit_ms: bool, absolute: bool, name: &str) {
-    let v = match args::int(&args[2]) {
-        Ok(v) => v,
-        Err(e) => return ctx.out.error(e),
-    };
     let mut c = ExpireCond::default();
     for a in &args[3..] {
         if is(a, "NX") {
@@ -446,7 +510,7 @@ fn expire_generic(ctx: &mut Ctx, args: &[Bytes], unit_ms: bool, absolute: bool, 
         } else if is(a, "LT") {
             c.lt = true;
         } else {
-            return ctx.out.error(&format!("ERR Unsupported option {}", errors::printable(a, 128)));
+            return ctx.out.error(&format!("ERR Unsupported option {}", c_string_arg(a)));
         }
     }
     if c.nx && (c.xx || c.gt || c.lt) {
@@ -455,6 +519,10 @@ fn expire_generic(ctx: &mut Ctx, args: &[Bytes], unit_ms: bool, absolute: bool, 
     if c.gt && c.lt {
         return ctx.out.error("ERR GT and LT options at the same time are not compatible");
     }
+    let v = match args::int(&args[2]) {
+        Ok(v) => v,
+        Err(e) => return ctx.out.error(e),
+    };
     let now = ctx.now as i64;
     let ms = if unit_ms { Some(v) } else { v.checked_mul(1000) };
     let at = ms.and_then(|ms| if absolute { Some(ms) } else { ms.checked_add(now) });
@@ -505,6 +573,14 @@ fn pexpireat(ctx: &mut Ctx, args: &[Bytes]) {
 }
 
 /// TTL-style replies: -2 missing, -1 persistent, else `f(expire_at)`.
+/// An argument as `%s` prints it inside a Redis error: up to its first NUL, with CR and LF turned into spaces
+/// (trailing ones dropped).
+fn c_string_arg(a: &[u8]) -> String {
+    let cut = &a[..memchr_nul(a)];
+    let text = String::from_utf8_lossy(cut);
+    text.trim_end_matches(['\r', '\n']).replace(['\r', '\n'], " ")
+}
+
 fn ttl_generic(ctx: &mut Ctx, key: &[u8], f: impl Fn(u64, u64) -> i64) {
     let now = ctx.now;
     match ctx.db().peek(key, now).map(|e| e.expire_at) {
@@ -522,8 +598,9 @@ fn pttl(ctx: &mut Ctx, args: &[Bytes]) {
     ttl_generic(ctx, &args[1], |at, now| (at - now) as i64)
 }
 
+/// Rounded to the nearest second like TTL (`(expire+500)/1000`), not truncated.
 fn expiretime(ctx: &mut Ctx, args: &[Bytes]) {
-    ttl_generic(ctx, &args[1], |at, _| (at / 1000) as i64)
+    ttl_generic(ctx, &args[1], |at, _| ((at + 500) / 1000) as i64)
 }
 
 fn pexpiretime(ctx: &mut Ctx, args: &[Bytes]) {
@@ -594,7 +671,7 @@ const OBJECT_HELP: &[&str] = &[
     "    Return the number of references of the value associated with the specified",
     "    <key>.",
     "HELP",
-    "    Print this help.",
+    "    Prints this help.",
 ];
 
 fn object_help(ctx: &mut Ctx, _args: &[Bytes]) {

@@ -11,6 +11,7 @@
 pub mod args;
 pub mod client;
 pub mod keys;
+pub mod lists;
 pub mod server;
 pub mod session;
 pub mod strings;
@@ -18,10 +19,12 @@ pub mod table;
 
 use crate::db::Db;
 use crate::proto::Out;
+use crate::shard::blocking::{Block, Undo, Waiter};
 use crate::shard::Shard;
 use bytes::Bytes;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::sync::OnceLock;
 use std::time::Duration;
 use table::{CommandMeta, KeySpec};
@@ -35,11 +38,41 @@ pub struct Ctx<'a> {
     pub out: Out<'a>,
     /// Unix milliseconds, read once per batch: every command of a batch sees the same clock, as in Redis.
     pub now: u64,
+    /// For a blocking command allowed to block: the client's registration, to leave on empty keys.
+    pub block: Option<&'a Arc<Block>>,
+    /// Set by a blocking command that registered itself as a waiter instead of replying.
+    pub blocked: bool,
+    /// What a pop took, so a reply that cannot be delivered can be undone.
+    pub undo: Option<Undo>,
 }
 
 impl Ctx<'_> {
     pub fn db(&mut self) -> &mut Db {
         &mut self.shard.dbs[self.db]
+    }
+
+    /// Tells the shard that `key` received data, so clients blocked on it are served after this command.
+    pub fn signal_ready(&mut self, key: &[u8]) {
+        self.shard.blocking.signal(self.db, key);
+    }
+
+    /// Every key of a blocking command is empty: register the client on them (on this shard) and reply nothing,
+    /// or, where the command may not block (MULTI), reply with the null array.
+    pub fn block_on(&mut self, keys: &[Bytes], args: &[Bytes]) {
+        match self.block {
+            Some(block) => {
+                let waiter = Waiter {
+                    block: block.clone(),
+                    args: Arc::new(args.to_vec()),
+                    db: self.db,
+                    resp3: self.out.resp3,
+                    local: true,
+                };
+                self.shard.blocking.register(keys, waiter);
+                self.blocked = true;
+            }
+            None => self.out.null_array(),
+        }
     }
 }
 
@@ -60,6 +93,8 @@ pub struct Command {
     pub handler: Handler,
     pub index: usize,
     write: bool,
+    /// BLPOP & co: run alone, may leave the client blocked.
+    pub blocking: bool,
 }
 
 impl Command {
@@ -120,6 +155,15 @@ pub struct Call {
     pub cmd: &'static Command,
     pub args: Vec<Bytes>,
     pub db: u8,
+    /// Present when the command may block (a blocking command outside MULTI).
+    pub block: Option<Arc<Block>>,
+}
+
+/// What running a call on a shard produced besides its reply.
+#[derive(Default)]
+pub struct Exec {
+    pub blocked: bool,
+    pub undo: Option<Undo>,
 }
 
 /// Per-shard command statistics (INFO commandstats, INFO stats), summed over shards when reported.
@@ -187,7 +231,7 @@ pub fn registry() -> &'static Registry {
     static REGISTRY: OnceLock<Registry> = OnceLock::new();
     REGISTRY.get_or_init(|| {
         let mut commands = Vec::new();
-        let families = [keys::HANDLERS, strings::HANDLERS, server::HANDLERS, client::HANDLERS];
+        let families = [keys::HANDLERS, strings::HANDLERS, lists::HANDLERS, server::HANDLERS, client::HANDLERS];
         for (name, handler) in families.iter().flat_map(|f| f.iter()) {
             let meta = match name.split_once('|') {
                 Some((parent, sub)) => {
@@ -197,7 +241,8 @@ pub fn registry() -> &'static Registry {
             };
             let meta = meta.unwrap_or_else(|| panic!("command {name} missing from the table"));
             let write = meta.flags.contains(&"write");
-            commands.push(Command { meta, handler: *handler, index: commands.len(), write });
+            let blocking = meta.flags.contains(&"blocking");
+            commands.push(Command { meta, handler: *handler, index: commands.len(), write, blocking });
         }
         let by_name = commands.iter().map(|c| (c.meta.name.as_bytes(), c.index)).collect();
         Registry { commands, by_name }

@@ -40,8 +40,31 @@ fn is_visible(m: &CommandMeta) -> bool {
     registry().implemented(m.name) || m.subcommands.iter().any(|s| registry().implemented(s.name))
 }
 
+/// The subcommands of `m` that have code: each registered on its own, or all of them when the container is
+/// registered as a whole (CLIENT parses its subcommands itself).
+fn visible_subs(m: &'static CommandMeta) -> impl Iterator<Item = &'static CommandMeta> {
+    let whole = registry().implemented(m.name);
+    m.subcommands.iter().filter(move |s| whole || registry().implemented(s.name))
+}
+
+/// Every visible command followed by its visible subcommands, as COMMAND LIST names them.
+fn visible_with_subs() -> impl Iterator<Item = &'static CommandMeta> {
+    visible().flat_map(|m| std::iter::once(m).chain(visible_subs(m)))
+}
+
+/// Key-spec flags, derived from the command's flags (the table does not record Redis's per-key flags).
+fn key_flags(m: &CommandMeta) -> &'static [&'static str] {
+    if m.has_flag("write") {
+        &["RW", "update"]
+    } else if m.has_flag("readonly") {
+        &["RO", "access"]
+    } else {
+        &[]
+    }
+}
+
 /// One COMMAND INFO entry, in Redis 7's ten-field shape.
-fn write_info(o: &mut Out, m: &CommandMeta) {
+fn write_info(o: &mut Out, m: &'static CommandMeta) {
     o.array(10);
     o.bulk(m.name.as_bytes());
     o.int(m.arity as i64);
@@ -58,16 +81,16 @@ fn write_info(o: &mut Out, m: &CommandMeta) {
     }
     o.set(m.tips.len());
     for t in m.tips {
-        o.simple(t);
+        o.bulk(t.as_bytes());
     }
     match m.keys {
         KeySpec::Range { first, last, step } => {
             o.array(1);
-            write_key_spec(o, first, last, step);
+            write_key_spec(o, key_flags(m), first, last, step);
         }
         _ => o.array(0),
     }
-    let subs: Vec<&CommandMeta> = m.subcommands.iter().filter(|s| registry().implemented(s.name)).collect();
+    let subs: Vec<&CommandMeta> = visible_subs(m).collect();
     o.array(subs.len());
     for s in subs {
         write_info(o, s);
@@ -75,10 +98,13 @@ fn write_info(o: &mut Out, m: &CommandMeta) {
 }
 
 /// A key specification in Redis 7's form for the simple first/last/step case.
-fn write_key_spec(o: &mut Out, first: i32, last: i32, step: i32) {
-    o.map(4);
+fn write_key_spec(o: &mut Out, flags: &[&str], first: i32, last: i32, step: i32) {
+    o.map(3);
     o.bulk(b"flags");
-    o.array(0);
+    o.set(flags.len());
+    for f in flags {
+        o.simple(f);
+    }
     o.bulk(b"begin_search");
     o.map(2);
     o.bulk(b"type");
@@ -101,8 +127,8 @@ fn write_key_spec(o: &mut Out, first: i32, last: i32, step: i32) {
     o.int(0);
 }
 
-fn write_docs(o: &mut Out, m: &CommandMeta) {
-    let subs: Vec<&CommandMeta> = m.subcommands.iter().filter(|s| registry().implemented(s.name)).collect();
+fn write_docs(o: &mut Out, m: &'static CommandMeta) {
+    let subs: Vec<&CommandMeta> = visible_subs(m).collect();
     o.map(if subs.is_empty() { 4 } else { 5 });
     o.bulk(b"summary");
     o.bulk(m.summary.as_bytes());
@@ -142,10 +168,32 @@ const COMMAND_HELP: &[&str] = &[
     "    This text.",
 ];
 
+/// A visible command by name, `parent|sub` included, as COMMAND INFO and DOCS accept it.
+fn find_visible(name: &[u8]) -> Option<&'static CommandMeta> {
+    let meta = match name.iter().position(|&c| c == b'|') {
+        Some(bar) => {
+            let parent = table::lookup(&name[..bar]).filter(|m| is_visible(m))?;
+            visible_subs(parent).find(|m| m.short_name().as_bytes().eq_ignore_ascii_case(&name[bar + 1..]))?
+        }
+        None => table::lookup(name).filter(|m| is_visible(m))?,
+    };
+    Some(meta)
+}
+
+/// The command a full command line names, as Redis resolves it for GETKEYS: a container needs a known
+/// subcommand.
+fn command_of_line(args: &[Bytes]) -> Option<&'static CommandMeta> {
+    let meta = table::lookup(&args[0]).filter(|m| is_visible(m))?;
+    match args.get(1) {
+        Some(sub) if !meta.subcommands.is_empty() => table::lookup_sub(meta, sub),
+        _ => Some(meta),
+    }
+}
+
 fn command(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
     Box::pin(async move {
-        let mut o = s.reply();
         if args.len() == 1 {
+            let mut o = s.reply();
             let all: Vec<_> = visible().collect();
             o.array(all.len());
             for m in all {
@@ -153,9 +201,22 @@ fn command(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
             }
             return;
         }
-        let sub = String::from_utf8_lossy(&args[1]).to_ascii_lowercase();
-        match sub.as_str() {
-            "count" if args.len() == 2 => o.int(visible().count() as i64),
+        // GETKEYSANDFLAGS is missing from the metadata table; Redis gives it GETKEYS's arity.
+        let and_flags = is(&args[1], "getkeysandflags");
+        let sub = if and_flags {
+            if args.len() < 4 {
+                return s.reply().error(&errors::wrong_arity("command|getkeysandflags"));
+            }
+            "getkeys"
+        } else {
+            match super::client::subcommand(&args) {
+                Ok(meta) => meta.short_name(),
+                Err(e) => return s.reply().error(&e),
+            }
+        };
+        let mut o = s.reply();
+        match sub {
+            "count" => o.int(visible().count() as i64),
             "info" => {
                 if args.len() == 2 {
                     let all: Vec<_> = visible().collect();
@@ -166,9 +227,9 @@ fn command(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
                 } else {
                     o.array(args.len() - 2);
                     for name in &args[2..] {
-                        match table::lookup(name).filter(|m| is_visible(m)) {
+                        match find_visible(name) {
                             Some(m) => write_info(&mut o, m),
-                            None => o.null_array(),
+                            None => o.null(),
                         }
                     }
                 }
@@ -177,7 +238,7 @@ fn command(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
                 let metas: Vec<&CommandMeta> = if args.len() == 2 {
                     visible().collect()
                 } else {
-                    args[2..].iter().filter_map(|n| table::lookup(n).filter(|m| is_visible(m))).collect()
+                    args[2..].iter().filter_map(|n| find_visible(n)).collect()
                 };
                 o.map(metas.len());
                 for m in metas {
@@ -187,17 +248,17 @@ fn command(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
             }
             "list" => {
                 let names: Vec<&str> = match args.len() {
-                    2 => visible().map(|m| m.name).collect(),
+                    2 => visible_with_subs().map(|m| m.name).collect(),
                     5 if is(&args[2], "FILTERBY") => {
                         let v = &args[4];
                         if is(&args[3], "PATTERN") {
-                            visible()
+                            visible_with_subs()
                                 .map(|m| m.name)
                                 .filter(|n| crate::glob::glob_match(v, n.as_bytes(), true))
                                 .collect()
                         } else if is(&args[3], "ACLCAT") {
                             let cat = format!("@{}", String::from_utf8_lossy(v).to_ascii_lowercase());
-                            visible().filter(|m| m.acl.contains(&cat.as_str())).map(|m| m.name).collect()
+                            visible_with_subs().filter(|m| m.acl.contains(&cat.as_str())).map(|m| m.name).collect()
                         } else if is(&args[3], "MODULE") {
                             Vec::new()
                         } else {
@@ -211,39 +272,32 @@ fn command(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
                     o.bulk(n.as_bytes());
                 }
             }
-            "getkeys" | "getkeysandflags" if args.len() >= 3 => {
-                let Some(meta) = table::lookup(&args[2]).filter(|m| is_visible(m)) else {
+            "getkeys" => {
+                let line = &args[2..];
+                let Some(meta) = command_of_line(line) else {
                     return o.error(table::ERR_UNKNOWN_COMMAND);
                 };
-                let meta = match (meta.subcommands.is_empty(), args.get(3)) {
-                    (false, Some(sub)) => table::lookup_sub(meta, sub).unwrap_or(meta),
-                    _ => meta,
-                };
-                if !meta.arity_ok(args.len() - 2) {
-                    return o.error(table::ERR_BAD_ARG_COUNT);
-                }
-                match table::key_indexes(meta, &args[2..]) {
+                match table::key_indexes(meta, line) {
                     Err(e) => o.error(e),
                     Ok(idx) => {
                         o.array(idx.len());
                         for i in idx {
-                            if sub == "getkeys" {
-                                o.bulk(&args[2 + i]);
-                            } else {
+                            if and_flags {
                                 o.array(2);
-                                o.bulk(&args[2 + i]);
-                                o.set(1);
-                                o.simple(if meta.has_flag("write") { "RW" } else { "RO" });
+                                o.bulk(&line[i]);
+                                let flags = key_flags(meta);
+                                o.set(flags.len());
+                                for f in flags {
+                                    o.simple(f);
+                                }
+                            } else {
+                                o.bulk(&line[i]);
                             }
                         }
                     }
                 }
             }
-            "help" if args.len() == 2 => super::client::help(&mut o, COMMAND_HELP),
-            "count" | "help" | "getkeys" | "getkeysandflags" => {
-                o.error(&errors::wrong_arity(&format!("command|{sub}")))
-            }
-            _ => o.error(&errors::unknown_subcommand(&args[1], "command")),
+            _ => super::client::help(&mut o, COMMAND_HELP),
         }
     })
 }
@@ -255,6 +309,7 @@ struct ShardReport {
     stats: Stats,
     expired: u64,
     clients: usize,
+    blocked: usize,
     memory: usize,
 }
 
@@ -264,6 +319,7 @@ fn report(shard: &mut crate::shard::Shard) -> ShardReport {
         stats: shard.stats.clone(),
         expired: shard.dbs.iter().map(|d| d.expired_count).sum(),
         clients: shard.clients.len(),
+        blocked: shard.clients.values().filter(|c| c.borrow().blocked).count(),
         memory: shard.dbs.iter().map(|d| d.approx_memory()).sum(),
     }
 }
@@ -368,10 +424,11 @@ fn render_info(s: &Session, wanted: &[String], reports: &[ShardReport], stats: &
     if want("clients") {
         section(&mut t, "Clients");
         let clients: usize = reports.iter().map(|r| r.clients).sum();
+        let blocked: usize = reports.iter().map(|r| r.blocked).sum();
         let _ = write!(
             t,
             "connected_clients:{clients}\r\ncluster_connections:0\r\nmaxclients:{}\r\nclient_recent_max_input_buffer:0\r\n\
-             client_recent_max_output_buffer:0\r\nblocked_clients:0\r\ntracking_clients:0\r\npubsub_clients:0\r\n\
+             client_recent_max_output_buffer:0\r\nblocked_clients:{blocked}\r\ntracking_clients:0\r\npubsub_clients:0\r\n\
              watching_clients:0\r\nclients_in_timeout_table:0\r\ntotal_watched_keys:0\r\ntotal_blocking_keys:0\r\n\
              total_blocking_keys_on_nokey:0\r\n",
             sh.maxclients.load(Ordering::Relaxed)
@@ -467,7 +524,7 @@ fn render_info(s: &Session, wanted: &[String], reports: &[ShardReport], stats: &
             let keys: usize = reports.iter().map(|r| r.keys[db].0).sum();
             let expires: usize = reports.iter().map(|r| r.keys[db].1).sum();
             if keys > 0 {
-                let _ = write!(t, "db{db}:keys={keys},expires={expires},avg_ttl=0\r\n");
+                let _ = write!(t, "db{db}:keys={keys},expires={expires},avg_ttl=0,subexpiry=0\r\n");
             }
         }
     }
@@ -567,6 +624,7 @@ fn debug(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
         let sub = String::from_utf8_lossy(&args[1]).to_ascii_lowercase();
         match sub.as_str() {
             "sleep" if args.len() == 3 => {
+                // Redis reads the time with strtod: anything unreadable is 0.
                 let secs = args::float(&args[2]).unwrap_or(0.0).max(0.0);
                 // Redis blocks its whole event loop; rill blocks this connection's shard thread, which is the
                 // same for one shard and the closest equivalent for several.
@@ -578,11 +636,12 @@ fn debug(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
                 s.reply().ok()
             }
             "set-active-expire" if args.len() == 3 => {
-                let on = args::int(&args[2]).map(|v| v != 0).unwrap_or(true);
+                // Redis reads the flag with atoi: anything unreadable is 0, off.
+                let on = args::int(&args[2]).is_ok_and(|v| v != 0);
                 s.shared.active_expire.store(on, Ordering::Relaxed);
                 s.reply().ok()
             }
-            "help" => super::client::help(
+            "help" if args.len() == 2 => super::client::help(
                 &mut s.reply(),
                 &[
                     "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
@@ -596,26 +655,41 @@ fn debug(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
                     "    This text.",
                 ],
             ),
-            _ => s.reply().error(&errors::unknown_subcommand(&args[1], "debug")),
+            _ => s.reply().error(&super::client::subcommand_syntax_error(&args)),
         }
     })
 }
 
 fn shutdown(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
     Box::pin(async move {
-        let mut how = Shutdown::Default;
+        let (mut nosave, mut save, mut other, mut abort) = (false, false, false, false);
         for a in &args[1..] {
             if is(a, "NOSAVE") {
-                how = Shutdown::NoSave;
+                nosave = true;
             } else if is(a, "SAVE") {
-                how = Shutdown::Save;
+                save = true;
             } else if is(a, "NOW") || is(a, "FORCE") {
+                other = true;
             } else if is(a, "ABORT") {
-                return s.reply().error("ERR No shutdown in progress.");
+                abort = true;
             } else {
                 return s.reply().error(errors::SYNTAX);
             }
         }
+        if (nosave && save) || (abort && (nosave || save || other)) {
+            return s.reply().error(errors::SYNTAX);
+        }
+        if abort {
+            // A shutdown here is never in progress: it starts and finishes within this command.
+            return s.reply().error("ERR No shutdown in progress.");
+        }
+        let how = if nosave {
+            Shutdown::NoSave
+        } else if save {
+            Shutdown::Save
+        } else {
+            Shutdown::Default
+        };
         tracing::warn!("User requested shutdown...");
         s.shared.request_shutdown(how);
         // Redis closes the connection without a reply when it shuts down.
@@ -631,12 +705,15 @@ fn lastsave(s: &mut Session, _args: Vec<Bytes>) -> LocalFuture<'_> {
 }
 
 fn memory_usage(ctx: &mut Ctx, args: &[Bytes]) {
-    if args.len() > 3 {
-        if args.len() != 5 || !is(&args[3], "SAMPLES") {
-            return ctx.out.error(errors::SYNTAX);
-        }
-        if let Err(e) = args::int(&args[4]) {
-            return ctx.out.error(e);
+    // `SAMPLES n` may repeat; rill measures exactly, so the count is only checked.
+    for pair in args[3..].chunks(2) {
+        match pair {
+            [opt, n] if is(opt, "SAMPLES") => match args::int(n) {
+                Err(e) => return ctx.out.error(e),
+                Ok(n) if n < 0 => return ctx.out.error(errors::SYNTAX),
+                Ok(_) => {}
+            },
+            _ => return ctx.out.error(errors::SYNTAX),
         }
     }
     let now = ctx.now;
@@ -705,10 +782,10 @@ fn flushall(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
 
 fn swapdb(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
     Box::pin(async move {
-        let Ok(a) = args::int(&args[1]) else {
+        let Some(a) = c_int(&args[1]) else {
             return s.reply().error("ERR invalid first DB index");
         };
-        let Ok(b) = args::int(&args[2]) else {
+        let Some(b) = c_int(&args[2]) else {
             return s.reply().error("ERR invalid second DB index");
         };
         let n = s.shared.databases as i64;
@@ -720,10 +797,19 @@ fn swapdb(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
     })
 }
 
+/// A database index as Redis reads one: a C int.
+fn c_int(arg: &[u8]) -> Option<i64> {
+    args::int(arg).ok().filter(|n| i32::try_from(*n).is_ok())
+}
+
+/// rill has no scripting, so there are no functions to flush; the arguments are checked as Redis checks them.
 fn function_flush(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
     Box::pin(async move {
-        if args.len() > 3 || (args.len() == 3 && !is(&args[2], "ASYNC") && !is(&args[2], "SYNC")) {
-            return s.reply().error(errors::SYNTAX);
+        if args.len() > 3 {
+            return s.reply().error(&super::client::subcommand_syntax_error(&args));
+        }
+        if args.len() == 3 && !is(&args[2], "ASYNC") && !is(&args[2], "SYNC") {
+            return s.reply().error("ERR FUNCTION FLUSH only supports SYNC|ASYNC option");
         }
         s.reply().ok()
     })

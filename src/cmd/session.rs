@@ -14,16 +14,18 @@ use super::client::{ClientInfo, ReplyMode};
 use super::table::{self, CommandMeta};
 use super::{registry, Call, Command, Handler};
 use crate::proto::{errors, Out};
+use crate::shard::blocking::{Block, Waiter, Wake};
 use crate::shard::locks::LockRequest;
 use crate::shard::slot::key_shard;
 use crate::shard::{Batch, BatchReply, Msg, Shard};
 use crate::shared::Shared;
 use bytes::{Bytes, BytesMut};
 use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::rc::Rc;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot};
 
 /// Where the next reply in request order comes from, while batches are out.
 enum Slot {
@@ -31,6 +33,28 @@ enum Slot {
     Side { end: usize, keep: bool },
     /// The next reply of the batch sent to `shard`.
     Remote { shard: usize, keep: bool },
+}
+
+/// A client blocked in BLPOP & co: what it waits for, and until when.
+struct Blocked {
+    block: Arc<Block>,
+    rx: mpsc::UnboundedReceiver<Wake>,
+    deadline: Option<tokio::time::Instant>,
+    /// Shards holding its waiter entries, to clean up when it is done.
+    shards: Vec<usize>,
+    args: Vec<Bytes>,
+    keep: bool,
+}
+
+/// What ended (or interrupted) a block, as the connection saw it.
+pub enum BlockEvent {
+    /// A shard finished the client (or the channel closed: `None`).
+    Wake(Option<Wake>),
+    Timeout,
+    /// CLIENT UNBLOCK; `true` for the ERROR form.
+    Unblock(bool),
+    /// The client disconnected, was killed, or the server is stopping.
+    Gone,
 }
 
 pub struct Session {
@@ -46,11 +70,19 @@ pub struct Session {
     /// Set when the connection must close once `out` is written (QUIT, CLIENT KILL of itself, protocol error).
     pub close: bool,
     pub reply_mode: ReplyMode,
+    /// Set by a command that turns replies back on (CLIENT REPLY ON, RESET): its own reply is sent even though
+    /// replies were off when it started, as Redis does.
+    pub reply_forced: bool,
     local: usize,
     now: u64,
     pending: Vec<Vec<Call>>,
     order: Vec<Slot>,
     side: BytesMut,
+    /// Requests received but not yet run: the rest of a pipeline while the client is blocked.
+    queue: VecDeque<Vec<Bytes>>,
+    blocked: Option<Blocked>,
+    /// Reply mode decision of the blocking command being run, for a block begun by a cross-shard handler.
+    block_keep: bool,
 }
 
 impl Session {
@@ -72,10 +104,14 @@ impl Session {
             out: BytesMut::with_capacity(16 * 1024),
             close: false,
             reply_mode: ReplyMode::On,
+            reply_forced: false,
             local,
             now: 0,
             order: Vec::new(),
             side: BytesMut::new(),
+            queue: VecDeque::new(),
+            blocked: None,
+            block_keep: true,
         }
     }
 
@@ -92,13 +128,18 @@ impl Session {
         self.local
     }
 
-    /// Runs a pipeline: every request decoded from one read.
+    /// Runs a pipeline: every request decoded from one read. Stops early if a command blocks; the rest waits
+    /// in the queue until `run_queue` is called again after the block ends.
     pub async fn execute(&mut self, requests: impl IntoIterator<Item = Vec<Bytes>>) {
+        self.queue.extend(requests);
+        self.run_queue().await;
+    }
+
+    /// Runs queued requests until the queue is empty, the client blocks, or the connection is to close.
+    pub async fn run_queue(&mut self) {
         self.now = crate::db::now_ms();
-        for args in requests {
-            if self.close {
-                break;
-            }
+        while self.blocked.is_none() && !self.close {
+            let Some(args) = self.queue.pop_front() else { break };
             self.dispatch(args).await;
         }
         self.flush_batches().await;
@@ -126,6 +167,9 @@ impl Session {
         }
         self.info.borrow_mut().last_cmd = cmd.meta.name;
         let keep = self.reply_mode.take_keep();
+        if cmd.blocking {
+            return self.run_blocking(cmd, args, keep).await;
+        }
         match cmd.handler {
             Handler::Shard(_) => {
                 let target = cmd.first_key(&args).map_or(self.local, |k| key_shard(k, self.nshards()));
@@ -187,7 +231,7 @@ impl Session {
 
     /// Sends a shard command to its shard: inline when it is ours and nothing stands in the way, else in a batch.
     fn route(&mut self, cmd: &'static Command, args: Vec<Bytes>, target: usize, keep: bool) {
-        let call = Call { cmd, args, db: self.db as u8 };
+        let call = Call { cmd, args, db: self.db as u8, block: None };
         if target == self.local && self.pending[target].is_empty() {
             let mut shard = self.shard.borrow_mut();
             if !shard.call_blocked(&call) {
@@ -234,7 +278,7 @@ impl Session {
             let failed = self.out.get(at) == Some(&b'-');
             self.shard.borrow_mut().stats.record(cmd.index, start.elapsed(), failed);
         }
-        if !keep {
+        if !keep && !std::mem::take(&mut self.reply_forced) {
             self.out.truncate(at);
         }
     }
@@ -402,6 +446,164 @@ impl Session {
                 self.shared.shards[shard].send(Msg::Unlock(txid));
             }
         }
+    }
+}
+
+impl Session {
+    /// Runs a blocking command: alone (the batches before it are flushed, the requests after it wait), with a
+    /// fresh `Block` the shard registers if every key is empty.
+    async fn run_blocking(&mut self, cmd: &'static Command, args: Vec<Bytes>, keep: bool) {
+        self.flush_batches().await;
+        let Some(target) = self.common_shard(cmd, &args) else {
+            let Handler::Keys(_, cross) = cmd.handler else { unreachable!("blocking commands are multi-key") };
+            self.block_keep = keep;
+            return self.run_conn(cross, args, keep).await;
+        };
+        let (block, rx) = Block::new(self.id);
+        let call = Call { cmd, args: args.clone(), db: self.db as u8, block: Some(block.clone()) };
+        let (reply, blocked) = if target == self.local && !self.shard.borrow().call_blocked(&call) {
+            let mut buf = BytesMut::new();
+            let exec = self.shard.borrow_mut().execute(&call, &mut buf, self.resp3, self.now);
+            (buf, exec.blocked)
+        } else {
+            let (tx, wait) = oneshot::channel();
+            self.shared.shards[target].send(Msg::Batch(Batch { calls: vec![call], resp3: self.resp3, reply: tx }));
+            let r = wait.await.expect("shard dropped a batch");
+            (r.buf, r.blocked)
+        };
+        if blocked {
+            self.enter_block(block, rx, vec![target], args, keep);
+        } else if keep {
+            self.out.extend_from_slice(&reply);
+        }
+    }
+
+    /// Whether the command being run may block (not inside MULTI, once it exists).
+    pub fn may_block(&self) -> bool {
+        true
+    }
+
+    /// Blocks the client on keys spread over several shards (called by cross-shard handlers while they hold the
+    /// keys' locks, so nothing can be pushed between their check and this registration).
+    pub async fn block_across(&mut self, groups: Vec<(usize, Vec<Bytes>)>, args: Vec<Bytes>) {
+        let (block, rx) = Block::new(self.id);
+        let shards = groups.iter().map(|(s, _)| *s).collect();
+        let shared_args = Arc::new(args.clone());
+        let (db, resp3) = (self.db, self.resp3);
+        let b = block.clone();
+        self.run_parts(groups, move |sh, keys| {
+            let waiter = Waiter { block: b.clone(), args: shared_args.clone(), db, resp3, local: false };
+            sh.blocking.register(&keys, waiter);
+        })
+        .await;
+        let keep = self.block_keep;
+        self.enter_block(block, rx, shards, args, keep);
+    }
+
+    fn enter_block(
+        &mut self,
+        block: Arc<Block>,
+        rx: mpsc::UnboundedReceiver<Wake>,
+        shards: Vec<usize>,
+        args: Vec<Bytes>,
+        keep: bool,
+    ) {
+        let ms = block_timeout_ms(&args);
+        let deadline = (ms > 0).then(|| tokio::time::Instant::now() + std::time::Duration::from_millis(ms));
+        self.info.borrow_mut().blocked = true;
+        self.blocked = Some(Blocked { block, rx, deadline, shards, args, keep });
+    }
+
+    pub fn is_blocked(&self) -> bool {
+        self.blocked.is_some()
+    }
+
+    /// Waits for what ends the block: a wake, the timeout, or CLIENT UNBLOCK. Cancel-safe, so the connection can
+    /// race it against its socket.
+    pub async fn wait_block(&mut self) -> BlockEvent {
+        let unblock = self.info.borrow().unblock.clone();
+        let Some(b) = self.blocked.as_mut() else { return BlockEvent::Wake(None) };
+        let deadline = b.deadline;
+        tokio::select! {
+            w = b.rx.recv() => BlockEvent::Wake(w),
+            _ = sleep_until(deadline) => BlockEvent::Timeout,
+            _ = unblock.notified() => {
+                let error = std::mem::take(&mut self.info.borrow_mut().unblock_error);
+                BlockEvent::Unblock(error)
+            }
+        }
+    }
+
+    /// Ends a block: delivers the reply a shard produced, re-runs a command told to retry, or answers a timeout.
+    /// A client that has gone away gives back what was taken for it.
+    pub async fn finish_block(&mut self, event: BlockEvent) {
+        let Some(mut b) = self.blocked.take() else { return };
+        self.info.borrow_mut().blocked = false;
+        let gone = matches!(event, BlockEvent::Gone);
+        let wake = match event {
+            BlockEvent::Wake(w) => w,
+            other if b.block.cancel() => {
+                self.forget_on(&b.shards).await;
+                if b.keep {
+                    match other {
+                        BlockEvent::Unblock(true) => {
+                            self.reply().error("UNBLOCKED client unblocked via CLIENT UNBLOCK")
+                        }
+                        BlockEvent::Gone => {}
+                        _ => self.reply().null_array(),
+                    }
+                }
+                return;
+            }
+            // A shard claimed the client first: its wake is on the way.
+            _ => b.rx.recv().await,
+        };
+        self.forget_on(&b.shards).await;
+        match wake {
+            Some(Wake::Served(reply, undo)) => {
+                if !gone {
+                    if b.keep {
+                        self.out.extend_from_slice(&reply);
+                    }
+                } else if let Some(undo) = undo {
+                    self.on_shard(undo.shard, move |sh| super::lists::undo_pop(sh, undo)).await;
+                }
+            }
+            Some(Wake::Retry { shard, db, key }) if gone => {
+                self.on_shard(shard, move |sh| {
+                    sh.blocking.signal(db, &key);
+                    sh.serve_ready();
+                })
+                .await;
+            }
+            _ if gone => {}
+            _ => {
+                let cmd = registry().lookup(&b.args[0], None).expect("blocking command is registered");
+                self.now = crate::db::now_ms();
+                self.run_blocking(cmd, b.args, b.keep).await;
+            }
+        }
+    }
+
+    /// Removes this client's waiter entries from the shards it blocked on.
+    async fn forget_on(&self, shards: &[usize]) {
+        let id = self.id;
+        let parts = shards.iter().map(|&s| (s, ())).collect();
+        self.run_parts(parts, move |sh, ()| sh.blocking.forget(id)).await;
+    }
+}
+
+/// A blocking command's timeout in milliseconds (0 = forever), already validated by the command.
+fn block_timeout_ms(args: &[Bytes]) -> u64 {
+    let at = if args[0].eq_ignore_ascii_case(b"blmpop") { 1 } else { args.len() - 1 };
+    super::lists::parse_timeout(&args[at]).unwrap_or(0)
+}
+
+/// Sleeps until `deadline`, or forever when there is none.
+async fn sleep_until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
     }
 }
 

@@ -1,13 +1,16 @@
 //! String commands. Values are `Value::Str` (bytes in their own allocation) or `Value::Int` for canonical integers.
 //! Everything runs on the key's shard; MGET, MSET and MSETNX spanning shards are coordinated by the connection under
 //! key locks so that no reader ever sees half of an MSET.
+//!
+//! The hot paths (GET, SET, INCR) look their key up once: they work on the entry's node id from `Db::find` rather
+//! than calling a lookup and then a setter that looks the key up again.
 
 use super::args::{self, is};
 use super::{Ctx, Handler, LocalFuture, Session};
-use crate::db::{Db, Value};
+use crate::db::{access_clock, Db, Value};
 use crate::proto::{errors, Out};
 use crate::shard::Shard;
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 
 pub const HANDLERS: &[(&str, Handler)] = &[
     ("get", Handler::Shard(get)),
@@ -34,13 +37,44 @@ pub const HANDLERS: &[(&str, Handler)] = &[
 
 /// Writes a string value as a bulk reply.
 pub fn reply_value(out: &mut Out, v: &Value) {
-    match v {
-        Value::Str(b) => out.bulk(b),
-        Value::Int(n) => out.bulk_int(*n),
+    if let Value::Int(n) = v {
+        out.bulk_int(*n)
+    } else if let Value::Str(b) = v {
+        out.bulk(b)
+    } else {
+        out.error(errors::WRONGTYPE)
     }
 }
 
-/// Looks a key up for reading, counting keyspace hits and misses.
+/// A string value's bytes, an integer formatted into `tmp`; None for a value of another type. (Written with
+/// `if let` so that new value types need no arm here.)
+fn str_bytes<'a>(v: &'a Value, tmp: &'a mut [u8; 20]) -> Option<&'a [u8]> {
+    if let Value::Str(b) = v {
+        Some(b)
+    } else if let Value::Int(n) = v {
+        Some(crate::proto::reply::fmt_i64(tmp, *n))
+    } else {
+        None
+    }
+}
+
+/// The database a command works on and its reply writer, borrowed apart so a reply can be written straight from a
+/// stored value without cloning it.
+fn parts<'c, 'a>(ctx: &'c mut Ctx<'a>) -> (&'c mut Db, &'c mut Out<'a>, u64) {
+    let Ctx { shard, db, out, now, .. } = ctx;
+    (&mut shard.dbs[*db], out, *now)
+}
+
+/// Counts a read lookup in INFO's keyspace_hits / keyspace_misses, as Redis's lookupKeyRead does.
+fn count_read(shard: &mut Shard, hit: bool) {
+    if hit {
+        shard.stats.keyspace_hits += 1;
+    } else {
+        shard.stats.keyspace_misses += 1;
+    }
+}
+
+/// Looks a key up for reading (one hash lookup), counting keyspace hits and misses.
 fn read<'a>(shard: &'a mut Shard, db: usize, key: &[u8], now: u64) -> Option<&'a Value> {
     let Shard { dbs, stats, .. } = shard;
     match dbs[db].get_mut(key, now) {
@@ -55,6 +89,14 @@ fn read<'a>(shard: &'a mut Shard, db: usize, key: &[u8], now: u64) -> Option<&'a
     }
 }
 
+/// Finds a live key for a read-then-write command (GETSET, GETDEL, GETEX, SET ... GET), counting the read.
+fn find_read(ctx: &mut Ctx, key: &[u8]) -> Option<crate::db::dict::NodeId> {
+    let now = ctx.now;
+    let id = ctx.db().find(key, now);
+    count_read(ctx.shard, id.is_some());
+    id
+}
+
 fn get(ctx: &mut Ctx, args: &[Bytes]) {
     match read(ctx.shard, ctx.db, &args[1], ctx.now) {
         None => ctx.out.null(),
@@ -63,15 +105,84 @@ fn get(ctx: &mut Ctx, args: &[Bytes]) {
     }
 }
 
-/// Expiry options of SET and GETEX, parsed once.
-#[derive(Default, Clone, Copy, PartialEq, Eq, Debug)]
-enum Expiry {
-    #[default]
-    None,
-    /// Absolute Unix milliseconds.
-    At(u64),
-    KeepTtl,
-    Persist,
+/// The expiry option of SET or GETEX: which one was given and its still unparsed value. Redis checks the value only
+/// after every option has parsed, and the last of repeated options wins (`SET k v EX abc EX 10` succeeds).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum ExpireOpt {
+    Ex,
+    Px,
+    ExAt,
+    PxAt,
+}
+
+/// What SET and GETEX share of their options, parsed as Redis's parseExtendedStringArgumentsOrReply does.
+#[derive(Default)]
+struct StringOpts<'a> {
+    nx: bool,
+    xx: bool,
+    get: bool,
+    keepttl: bool,
+    persist: bool,
+    expire: Option<(ExpireOpt, &'a [u8])>,
+}
+
+impl<'a> StringOpts<'a> {
+    /// Parses `args` (the options only); `set` selects SET's options, otherwise GETEX's. Errors are syntax errors.
+    fn parse(args: &'a [Bytes], set: bool) -> Result<Self, &'static str> {
+        let mut o = StringOpts::default();
+        let mut i = 0;
+        while i < args.len() {
+            let a = &args[i][..];
+            let next = args.get(i + 1);
+            let unit = if is(a, "EX") {
+                Some(ExpireOpt::Ex)
+            } else if is(a, "PX") {
+                Some(ExpireOpt::Px)
+            } else if is(a, "EXAT") {
+                Some(ExpireOpt::ExAt)
+            } else if is(a, "PXAT") {
+                Some(ExpireOpt::PxAt)
+            } else {
+                None
+            };
+            if let Some(unit) = unit {
+                let same_or_none = o.expire.is_none_or(|(u, _)| u == unit);
+                match next {
+                    Some(v) if same_or_none && !o.keepttl && !o.persist => {
+                        o.expire = Some((unit, &v[..]));
+                        i += 2;
+                        continue;
+                    }
+                    _ => return Err(errors::SYNTAX),
+                }
+            }
+            if set && is(a, "NX") && !o.xx {
+                o.nx = true;
+            } else if set && is(a, "XX") && !o.nx {
+                o.xx = true;
+            } else if set && is(a, "GET") {
+                o.get = true;
+            } else if set && is(a, "KEEPTTL") && o.expire.is_none() {
+                o.keepttl = true;
+            } else if !set && is(a, "PERSIST") && o.expire.is_none() {
+                o.persist = true;
+            } else {
+                return Err(errors::SYNTAX);
+            }
+            i += 1;
+        }
+        Ok(o)
+    }
+
+    /// The absolute expiry in Unix milliseconds, if one was given, with Redis's checks and error texts.
+    fn expire_at(&self, now: u64, cmd: &str) -> Result<Option<u64>, String> {
+        let Some((unit, v)) = self.expire else {
+            return Ok(None);
+        };
+        let ms = matches!(unit, ExpireOpt::Px | ExpireOpt::PxAt);
+        let abs = matches!(unit, ExpireOpt::ExAt | ExpireOpt::PxAt);
+        expire_at(v, ms, abs, now, cmd).map(Some)
+    }
 }
 
 /// Turns an EX/PX/EXAT/PXAT argument into absolute milliseconds, with Redis's checks and error texts.
@@ -90,86 +201,69 @@ fn expire_at(arg: &[u8], unit_ms: bool, absolute: bool, now: u64, cmd: &str) -> 
     Ok(now + ms as u64)
 }
 
+/// `SET key value [NX | XX] [GET] [EX s | PX ms | EXAT ts | PXAT ts-ms | KEEPTTL]`
 fn set(ctx: &mut Ctx, args: &[Bytes]) {
-    let mut nx = false;
-    let mut xx = false;
-    let mut get = false;
-    let mut expiry = Expiry::None;
-    let mut i = 3;
-    while i < args.len() {
-        let a = &args[i];
-        let next = args.get(i + 1);
-        let unit = if is(a, "EX") {
-            Some((false, false))
-        } else if is(a, "PX") {
-            Some((true, false))
-        } else if is(a, "EXAT") {
-            Some((false, true))
-        } else if is(a, "PXAT") {
-            Some((true, true))
-        } else {
-            None
-        };
-        if let (Some((ms, abs)), Some(v)) = (unit, next) {
-            if expiry != Expiry::None {
-                return ctx.out.error(errors::SYNTAX);
-            }
-            match expire_at(v, ms, abs, ctx.now, "set") {
-                Ok(at) => expiry = Expiry::At(at),
-                Err(e) => return ctx.out.error(&e),
-            }
-            i += 2;
-            continue;
-        }
-        if is(a, "NX") && !xx {
-            nx = true;
-        } else if is(a, "XX") && !nx {
-            xx = true;
-        } else if is(a, "GET") {
-            get = true;
-        } else if is(a, "KEEPTTL") && expiry == Expiry::None {
-            expiry = Expiry::KeepTtl;
-        } else {
-            return ctx.out.error(errors::SYNTAX);
-        }
-        i += 1;
+    if args.len() == 3 {
+        // The common case: one lookup that replaces or inserts, dropping any TTL.
+        let now = ctx.now;
+        ctx.db().set(&args[1], Value::string(&args[2]), 0, now);
+        return ctx.out.ok();
     }
-    let now = ctx.now;
+    let opts = match StringOpts::parse(&args[3..], true) {
+        Ok(o) => o,
+        Err(e) => return ctx.out.error(e),
+    };
+    let at = match opts.expire_at(ctx.now, "set") {
+        Ok(at) => at,
+        Err(e) => return ctx.out.error(&e),
+    };
     let key = &args[1];
-    let db = ctx.db();
-    let old = db.get_mut(key, now).map(|e| (e.value.clone(), e.expire_at));
-    if get {
-        if let Some((v, _)) = &old {
-            if !v.is_string() {
-                return ctx.out.error(errors::WRONGTYPE);
+    let now = ctx.now;
+    let id = if opts.get { find_read(ctx, key) } else { ctx.db().find(key, now) };
+    let (db, out, now) = parts(ctx);
+    if opts.get {
+        if let Some(id) = id {
+            if !db.entry(id).value.is_string() {
+                return out.error(errors::WRONGTYPE);
             }
         }
     }
-    if (nx && old.is_some()) || (xx && old.is_none()) {
-        return match (get, &old) {
-            (true, Some((v, _))) => reply_value(&mut ctx.out, v),
-            _ => ctx.out.null(),
+    if (opts.nx && id.is_some()) || (opts.xx && id.is_none()) {
+        return match (opts.get, id) {
+            (true, Some(id)) => reply_value(out, &db.entry(id).value),
+            _ => out.null(),
         };
     }
     let value = Value::string(&args[2]);
-    match expiry {
-        Expiry::At(at) if at <= now => {
-            db.delete(key, now);
+    let old = match id {
+        Some(id) => {
+            let e = db.entry_mut(id);
+            e.access = access_clock(now);
+            let old = std::mem::replace(&mut e.value, value);
+            match at {
+                Some(at) if at <= now => {
+                    db.remove_id(id);
+                }
+                Some(at) => db.set_expire(id, at),
+                None if opts.keepttl => {}
+                None => db.set_expire(id, 0),
+            }
+            Some(old)
         }
-        Expiry::At(at) => {
-            db.set(key, value, at, now);
+        None => {
+            match at {
+                Some(at) if at <= now => {}
+                at => {
+                    db.set(key, value, at.unwrap_or(0), now);
+                }
+            }
+            None
         }
-        Expiry::KeepTtl => {
-            db.set_keep_ttl(key, value, now);
-        }
-        Expiry::None | Expiry::Persist => {
-            db.set(key, value, 0, now);
-        }
-    }
-    match (get, old) {
-        (false, _) => ctx.out.ok(),
-        (true, Some((v, _))) => reply_value(&mut ctx.out, &v),
-        (true, None) => ctx.out.null(),
+    };
+    match (opts.get, old) {
+        (false, _) => out.ok(),
+        (true, Some(v)) => reply_value(out, &v),
+        (true, None) => out.null(),
     }
 }
 
@@ -201,110 +295,93 @@ fn psetex(ctx: &mut Ctx, args: &[Bytes]) {
     setex_generic(ctx, args, true, "psetex")
 }
 
+/// `GETSET key value`: SET ... GET without options, so the TTL goes too.
 fn getset(ctx: &mut Ctx, args: &[Bytes]) {
-    let now = ctx.now;
-    let db = ctx.db();
-    let old = db.get_mut(&args[1], now).map(|e| e.value.clone());
-    match old {
-        Some(v) if !v.is_string() => ctx.out.error(errors::WRONGTYPE),
-        old => {
-            db.set(&args[1], Value::string(&args[2]), 0, now);
-            match old {
-                Some(v) => reply_value(&mut ctx.out, &v),
-                None => ctx.out.null(),
-            }
-        }
+    let id = find_read(ctx, &args[1]);
+    let (db, out, now) = parts(ctx);
+    let Some(id) = id else {
+        db.set(&args[1], Value::string(&args[2]), 0, now);
+        return out.null();
+    };
+    if !db.entry(id).value.is_string() {
+        return out.error(errors::WRONGTYPE);
     }
+    let e = db.entry_mut(id);
+    e.access = access_clock(now);
+    let old = std::mem::replace(&mut e.value, Value::string(&args[2]));
+    db.set_expire(id, 0);
+    reply_value(out, &old)
 }
 
 fn getdel(ctx: &mut Ctx, args: &[Bytes]) {
-    let now = ctx.now;
-    let db = ctx.db();
-    match db.get_mut(&args[1], now).map(|e| e.value.is_string()) {
-        None => ctx.out.null(),
-        Some(false) => ctx.out.error(errors::WRONGTYPE),
-        Some(true) => {
-            let e = db.remove(&args[1]).expect("key just found");
-            reply_value(&mut ctx.out, &e.value)
-        }
-    }
-}
-
-fn getex(ctx: &mut Ctx, args: &[Bytes]) {
-    let mut expiry = Expiry::None;
-    let mut i = 2;
-    while i < args.len() {
-        let a = &args[i];
-        let unit = if is(a, "EX") {
-            Some((false, false))
-        } else if is(a, "PX") {
-            Some((true, false))
-        } else if is(a, "EXAT") {
-            Some((false, true))
-        } else if is(a, "PXAT") {
-            Some((true, true))
-        } else {
-            None
-        };
-        match (unit, args.get(i + 1)) {
-            (Some((ms, abs)), Some(v)) if expiry == Expiry::None => {
-                match expire_at(v, ms, abs, ctx.now, "getex") {
-                    Ok(at) => expiry = Expiry::At(at),
-                    Err(e) => return ctx.out.error(&e),
-                }
-                i += 2;
-            }
-            (None, _) if is(a, "PERSIST") && expiry == Expiry::None => {
-                expiry = Expiry::Persist;
-                i += 1;
-            }
-            _ => return ctx.out.error(errors::SYNTAX),
-        }
-    }
-    let now = ctx.now;
-    let db = ctx.db();
-    let Some(id) = db.find(&args[1], now) else {
-        return ctx.out.null();
+    let id = find_read(ctx, &args[1]);
+    let (db, out, _) = parts(ctx);
+    let Some(id) = id else {
+        return out.null();
     };
-    let value = db.entry(id).value.clone();
-    if !value.is_string() {
-        return ctx.out.error(errors::WRONGTYPE);
+    if !db.entry(id).value.is_string() {
+        return out.error(errors::WRONGTYPE);
     }
-    match expiry {
-        Expiry::At(at) if at <= now => {
-            db.remove_id(id);
-        }
-        Expiry::At(at) => db.set_expire(id, at),
-        Expiry::Persist => db.set_expire(id, 0),
-        _ => {}
-    }
-    reply_value(&mut ctx.out, &value)
+    let (_, e) = db.remove_id(id);
+    reply_value(out, &e.value)
 }
 
-/// The integer held by a key for INCR and friends: 0 when absent.
-fn int_value(db: &mut Db, key: &[u8], now: u64) -> Result<i64, &'static str> {
-    match db.get_mut(key, now).map(|e| &e.value) {
-        None => Ok(0),
-        Some(Value::Int(n)) => Ok(*n),
-        Some(v) => match v.string_bytes() {
-            Some(b) => crate::proto::request::parse_i64(&b).ok_or(errors::NOT_INTEGER),
-            None => Err(errors::WRONGTYPE),
-        },
-    }
-}
-
-fn incr_by(ctx: &mut Ctx, key: &[u8], by: i64) {
-    let now = ctx.now;
-    let db = ctx.db();
-    let cur = match int_value(db, key, now) {
-        Ok(n) => n,
+/// `GETEX key [EX s | PX ms | EXAT ts | PXAT ts-ms | PERSIST]`. As in Redis, a missing key answers nil before the
+/// expiry value is checked.
+fn getex(ctx: &mut Ctx, args: &[Bytes]) {
+    let opts = match StringOpts::parse(&args[2..], false) {
+        Ok(o) => o,
         Err(e) => return ctx.out.error(e),
     };
-    let Some(new) = cur.checked_add(by) else {
-        return ctx.out.error(errors::OVERFLOW);
+    let id = find_read(ctx, &args[1]);
+    let (db, out, now) = parts(ctx);
+    let Some(id) = id else {
+        return out.null();
     };
-    db.set_keep_ttl(key, Value::Int(new), now);
-    ctx.out.int(new)
+    if !db.entry(id).value.is_string() {
+        return out.error(errors::WRONGTYPE);
+    }
+    let at = match opts.expire_at(now, "getex") {
+        Ok(at) => at,
+        Err(e) => return out.error(&e),
+    };
+    reply_value(out, &db.entry(id).value);
+    match at {
+        Some(at) if at <= now => {
+            db.remove_id(id);
+        }
+        Some(at) => db.set_expire(id, at),
+        None if opts.persist => db.set_expire(id, 0),
+        None => {}
+    }
+}
+
+/// The integer a string value holds for INCR and friends.
+fn int_of(v: &Value) -> Result<i64, &'static str> {
+    if let Value::Int(n) = v {
+        return Ok(*n);
+    }
+    let mut tmp = [0u8; 20];
+    let b = str_bytes(v, &mut tmp).ok_or(errors::WRONGTYPE)?;
+    crate::proto::request::parse_i64(b).ok_or(errors::NOT_INTEGER)
+}
+
+/// INCR, DECR, INCRBY, DECRBY: one lookup, the new integer written in place keeping the TTL.
+fn incr_by(ctx: &mut Ctx, key: &[u8], by: i64) {
+    let (db, out, now) = parts(ctx);
+    let Some(id) = db.find(key, now) else {
+        db.set(key, Value::Int(by), 0, now);
+        return out.int(by);
+    };
+    let e = db.entry_mut(id);
+    let new = match int_of(&e.value).map(|cur| cur.checked_add(by)) {
+        Ok(Some(n)) => n,
+        Ok(None) => return out.error(errors::OVERFLOW),
+        Err(err) => return out.error(err),
+    };
+    e.value = Value::Int(new);
+    e.access = access_clock(now);
+    out.int(new)
 }
 
 fn incr(ctx: &mut Ctx, args: &[Bytes]) {
@@ -330,28 +407,38 @@ fn decrby(ctx: &mut Ctx, args: &[Bytes]) {
     }
 }
 
+/// `INCRBYFLOAT key increment`, computed as Redis computes it (see `long_double`). The result is stored as the
+/// string it replies, never int-encoded (Redis reports "embstr" for `INCRBYFLOAT k 1`).
 fn incrbyfloat(ctx: &mut Ctx, args: &[Bytes]) {
-    let by = match args::float(&args[2]) {
-        Ok(v) => v,
-        Err(e) => return ctx.out.error(e),
-    };
-    let now = ctx.now;
-    let db = ctx.db();
-    let cur = match db.get_mut(&args[1], now).map(|e| e.value.string_bytes()) {
-        None => 0.0,
-        Some(None) => return ctx.out.error(errors::WRONGTYPE),
-        Some(Some(b)) => match args::float(&b) {
-            Ok(v) => v,
-            Err(_) => return ctx.out.error(errors::NOT_FLOAT),
+    let (db, out, now) = parts(ctx);
+    let id = db.find(&args[1], now);
+    let mut tmp = [0u8; 20];
+    let cur = match id.map(|id| &db.entry(id).value) {
+        None => Some(long_double::Num::ZERO),
+        Some(Value::Int(n)) => Some(long_double::Num::from_i64(*n)),
+        Some(v) => match str_bytes(v, &mut tmp) {
+            Some(b) => long_double::Num::parse(b),
+            None => return out.error(errors::WRONGTYPE),
         },
     };
-    let new = cur + by;
-    if !new.is_finite() {
-        return ctx.out.error(errors::INCR_NAN);
+    let (Some(cur), Some(by)) = (cur, long_double::Num::parse(&args[2])) else {
+        return out.error(errors::NOT_FLOAT);
+    };
+    let Some(text) = cur.add(by).map(long_double::Num::format) else {
+        return out.error(errors::INCR_NAN);
+    };
+    out.bulk(text.as_bytes());
+    let value = Value::Str(Bytes::from(text));
+    match id {
+        Some(id) => {
+            let e = db.entry_mut(id);
+            e.value = value;
+            e.access = access_clock(now);
+        }
+        None => {
+            db.set(&args[1], value, 0, now);
+        }
     }
-    let text = crate::proto::reply::fmt_double(new);
-    db.set_keep_ttl(&args[1], Value::string(text.as_bytes()), now);
-    ctx.out.bulk(text.as_bytes())
 }
 
 /// The largest string SETRANGE and APPEND may build (proto-max-bulk-len).
@@ -359,61 +446,82 @@ fn max_string(ctx: &Ctx) -> u64 {
     ctx.shard.server.proto_max_bulk_len.load(std::sync::atomic::Ordering::Relaxed)
 }
 
-fn append(ctx: &mut Ctx, args: &[Bytes]) {
-    let now = ctx.now;
-    let limit = max_string(ctx);
-    let db = ctx.db();
-    let cur = match db.get_mut(&args[1], now).map(|e| e.value.string_bytes().map(|b| b.into_owned())) {
-        None => Vec::new(),
-        Some(None) => return ctx.out.error(errors::WRONGTYPE),
-        Some(Some(b)) => b,
-    };
-    if (cur.len() + args[2].len()) as u64 > limit {
-        return ctx.out.error(errors::STRING_TOO_LONG);
+/// A string value's bytes ready to be grown in place: the stored buffer itself when nothing else shares it, so
+/// that APPEND in a loop is amortised O(1) per call like Redis's sds, not a copy of the whole string each time.
+fn take_mut(v: &mut Value) -> BytesMut {
+    if let Value::Str(b) = v {
+        let b = std::mem::take(b);
+        return b.try_into_mut().unwrap_or_else(|b| BytesMut::from(&b[..]));
     }
-    let mut new = cur;
-    new.extend_from_slice(&args[2]);
-    let len = new.len();
-    db.set_keep_ttl(&args[1], Value::Str(Bytes::from(new)), now);
-    ctx.out.int(len as i64)
+    let mut tmp = [0u8; 20];
+    BytesMut::from(str_bytes(v, &mut tmp).unwrap_or_default())
+}
+
+/// The length of a string value, without formatting integers.
+fn string_len(v: &Value) -> usize {
+    let mut tmp = [0u8; 20];
+    str_bytes(v, &mut tmp).map_or(0, |b| b.len())
+}
+
+fn append(ctx: &mut Ctx, args: &[Bytes]) {
+    let limit = max_string(ctx);
+    let (db, out, now) = parts(ctx);
+    let Some(id) = db.find(&args[1], now) else {
+        db.set(&args[1], Value::string(&args[2]), 0, now);
+        return out.int(args[2].len() as i64);
+    };
+    let e = db.entry_mut(id);
+    if !e.value.is_string() {
+        return out.error(errors::WRONGTYPE);
+    }
+    if (string_len(&e.value) + args[2].len()) as u64 > limit {
+        return out.error(errors::STRING_TOO_LONG);
+    }
+    let mut buf = take_mut(&mut e.value);
+    buf.extend_from_slice(&args[2]);
+    let len = buf.len();
+    e.value = Value::Str(buf.freeze());
+    e.access = access_clock(now);
+    out.int(len as i64)
 }
 
 fn strlen(ctx: &mut Ctx, args: &[Bytes]) {
-    let now = ctx.now;
-    match ctx.db().get_mut(&args[1], now).map(|e| e.value.string_bytes().map(|b| b.len())) {
+    match read(ctx.shard, ctx.db, &args[1], ctx.now) {
         None => ctx.out.int(0),
-        Some(None) => ctx.out.error(errors::WRONGTYPE),
-        Some(Some(n)) => ctx.out.int(n as i64),
+        Some(v) if v.is_string() => {
+            let n = string_len(v);
+            ctx.out.int(n as i64)
+        }
+        Some(_) => ctx.out.error(errors::WRONGTYPE),
     }
 }
 
 fn getrange(ctx: &mut Ctx, args: &[Bytes]) {
-    let (Ok(start), Ok(end)) = (args::int(&args[2]), args::int(&args[3])) else {
-        return ctx.out.error(errors::NOT_INTEGER);
+    let (start, end) = match (args::int(&args[2]), args::int(&args[3])) {
+        (Ok(s), Ok(e)) => (s, e),
+        (Err(e), _) | (_, Err(e)) => return ctx.out.error(e),
     };
-    let now = ctx.now;
-    let value = match ctx.db().get_mut(&args[1], now).map(|e| e.value.string_bytes().map(|b| b.into_owned())) {
-        None => return ctx.out.bulk(b""),
-        Some(None) => return ctx.out.error(errors::WRONGTYPE),
+    let Ctx { shard, db, out, now, .. } = ctx;
+    let mut tmp = [0u8; 20];
+    let bytes = match read(shard, *db, &args[1], *now).map(|v| str_bytes(v, &mut tmp)) {
+        None => return out.bulk(b""),
         Some(Some(b)) => b,
+        Some(None) => return out.error(errors::WRONGTYPE),
     };
-    let len = value.len() as i64;
+    let len = bytes.len() as i64;
     if start < 0 && end < 0 && start > end {
-        return ctx.out.bulk(b"");
+        return out.bulk(b"");
     }
-    let mut s = if start < 0 { len + start } else { start };
-    let mut e = if end < 0 { len + end } else { end };
-    s = s.max(0);
-    e = e.max(0);
-    if e >= len {
-        e = len - 1;
-    }
+    let s = if start < 0 { len + start } else { start }.max(0);
+    let e = if end < 0 { len + end } else { end }.max(0).min(len - 1);
     if s > e || len == 0 {
-        return ctx.out.bulk(b"");
+        return out.bulk(b"");
     }
-    ctx.out.bulk(&value[s as usize..=e as usize])
+    out.bulk(&bytes[s as usize..=e as usize])
 }
 
+/// `SETRANGE key offset value`. Checks in Redis's order: offset, type, empty value (replies the length without
+/// creating the key), then the size limit.
 fn setrange(ctx: &mut Ctx, args: &[Bytes]) {
     let offset = match args::int(&args[2]) {
         Ok(o) if o < 0 => return ctx.out.error(errors::OFFSET_RANGE),
@@ -421,29 +529,42 @@ fn setrange(ctx: &mut Ctx, args: &[Bytes]) {
         Err(e) => return ctx.out.error(e),
     };
     let patch = &args[3];
-    let now = ctx.now;
     let limit = max_string(ctx);
-    let db = ctx.db();
-    let cur = match db.get_mut(&args[1], now).map(|e| e.value.string_bytes().map(|b| b.into_owned())) {
-        None => None,
-        Some(None) => return ctx.out.error(errors::WRONGTYPE),
-        Some(Some(b)) => Some(b),
-    };
+    let (db, out, now) = parts(ctx);
+    let id = db.find(&args[1], now);
+    if let Some(id) = id {
+        if !db.entry(id).value.is_string() {
+            return out.error(errors::WRONGTYPE);
+        }
+    }
     if patch.is_empty() {
-        return ctx.out.int(cur.map_or(0, |c| c.len() as i64));
+        return out.int(id.map_or(0, |id| string_len(&db.entry(id).value)) as i64);
     }
-    if offset + patch.len() as u64 > limit {
-        return ctx.out.error(errors::STRING_TOO_LONG);
+    if offset.saturating_add(patch.len() as u64) > limit {
+        return out.error(errors::STRING_TOO_LONG);
     }
-    let mut v = cur.unwrap_or_default();
     let end = offset as usize + patch.len();
-    if v.len() < end {
-        v.resize(end, 0);
+    let mut buf = match id {
+        Some(id) => take_mut(&mut db.entry_mut(id).value),
+        None => BytesMut::new(),
+    };
+    if buf.len() < end {
+        buf.resize(end, 0);
     }
-    v[offset as usize..end].copy_from_slice(patch);
-    let len = v.len();
-    db.set_keep_ttl(&args[1], Value::Str(Bytes::from(v)), now);
-    ctx.out.int(len as i64)
+    buf[offset as usize..end].copy_from_slice(patch);
+    let len = buf.len();
+    let value = Value::Str(buf.freeze());
+    match id {
+        Some(id) => {
+            let e = db.entry_mut(id);
+            e.value = value;
+            e.access = access_clock(now);
+        }
+        None => {
+            db.set(&args[1], value, 0, now);
+        }
+    }
+    out.int(len as i64)
 }
 
 fn mget(ctx: &mut Ctx, args: &[Bytes]) {
@@ -497,7 +618,7 @@ type PairGroups = Vec<(usize, Vec<(Bytes, Bytes)>)>;
 /// Key/value pairs grouped by owning shard, in ascending shard order, with the keys to lock.
 fn pairs_by_shard(s: &Session, args: &[Bytes]) -> (KeyGroups, PairGroups) {
     let groups = s.group_keys(args[1..].iter().step_by(2));
-    let mut parts: Vec<(usize, Vec<(Bytes, Bytes)>)> = groups.iter().map(|(sh, _)| (*sh, Vec::new())).collect();
+    let mut parts: PairGroups = groups.iter().map(|(sh, _)| (*sh, Vec::new())).collect();
     for pair in args[1..].chunks(2) {
         let sh = crate::shard::slot::key_shard(&pair[0], s.nshards());
         let part = parts.iter_mut().find(|(p, _)| *p == sh).expect("grouped");
@@ -557,38 +678,587 @@ fn msetnx_cross(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
     })
 }
 
+/// MGET across shards: shared locks on every key, each shard reads its keys (by position in the request, so a
+/// repeated key is read once per position) and the replies are put back in request order.
 fn mget_cross(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
     Box::pin(async move {
         let groups = s.group_keys(args[1..].iter());
+        let mut parts: Vec<(usize, Vec<(usize, Bytes)>)> = groups.iter().map(|(sh, _)| (*sh, Vec::new())).collect();
+        for (i, key) in args[1..].iter().enumerate() {
+            let sh = crate::shard::slot::key_shard(key, s.nshards());
+            let part = parts.iter_mut().find(|(p, _)| *p == sh).expect("grouped");
+            part.1.push((i, key.clone()));
+        }
         let txid = s.lock(&groups, false).await;
         let db = s.db;
         let found = s
-            .run_parts(groups.clone(), move |shard, keys| {
+            .run_parts(parts, move |shard, keys| {
                 let now = crate::db::now_ms();
-                let values: Vec<(Bytes, Option<Value>)> = keys
+                let values: Vec<(usize, Option<Value>)> = keys
                     .into_iter()
-                    .map(|k| {
-                        let v = shard.dbs[db].get_mut(&k, now).map(|e| e.value.clone()).filter(|v| v.is_string());
-                        if v.is_some() {
-                            shard.stats.keyspace_hits += 1;
-                        } else {
-                            shard.stats.keyspace_misses += 1;
-                        }
-                        (k, v)
-                    })
+                    .map(|(i, k)| (i, read(shard, db, &k, now).filter(|v| v.is_string()).cloned()))
                     .collect();
                 shard.unlock(txid);
                 values
             })
             .await;
-        let all: Vec<(Bytes, Option<Value>)> = found.into_iter().flatten().collect();
+        let mut values: Vec<Option<Value>> = vec![None; args.len() - 1];
+        for (i, v) in found.into_iter().flatten() {
+            values[i] = v;
+        }
         let mut o = s.reply();
-        o.array(args.len() - 1);
-        for key in &args[1..] {
-            match all.iter().find(|(k, _)| k == key).and_then(|(_, v)| v.as_ref()) {
+        o.array(values.len());
+        for v in &values {
+            match v {
                 Some(v) => reply_value(&mut o, v),
                 None => o.null(),
             }
         }
     })
+}
+
+/// INCRBYFLOAT's arithmetic, bit for bit as Redis on x86-64: `strtold` into an x87 80-bit long double (64-bit
+/// mantissa, exponent down to subnormals at 2^-16445), one addition rounded to nearest-even, and `%.17Lf` with the
+/// trailing zeros cut. With f64 instead, `0.1 + 0.2` would answer "0.30000000000000004" where Redis answers "0.3",
+/// `1e-20` would not round to "0", and `1e400` would be refused. Exact big-integer arithmetic is used for the
+/// conversions; it is only reached by INCRBYFLOAT, whose inputs are at most 5119 characters as in Redis.
+pub(crate) mod long_double {
+    use std::cmp::Ordering;
+
+    /// Values must stay below 2^16384 (the largest long double is (2^64-1)·2^16320).
+    const MAX_TOP: i64 = 16384;
+    /// The weight of the last mantissa bit of the smallest subnormal.
+    const MIN_LSB: i64 = -16445;
+    /// Redis's MAX_LONG_DOUBLE_CHARS: longer arguments are refused before parsing.
+    const MAX_CHARS: usize = 5 * 1024;
+
+    /// A finite long double, `(-1)^neg · mant · 2^exp`, or an infinity.
+    #[derive(Clone, Copy, Debug, PartialEq)]
+    pub enum Num {
+        Finite { neg: bool, mant: u64, exp: i32 },
+        Inf,
+    }
+
+    impl Num {
+        pub const ZERO: Num = Num::Finite { neg: false, mant: 0, exp: 0 };
+
+        pub fn from_i64(n: i64) -> Num {
+            Num::Finite { neg: n < 0, mant: n.unsigned_abs(), exp: 0 }
+        }
+
+        /// Redis's string2ld: None where it says "value is not a valid float" (empty, too long, leading space,
+        /// trailing garbage, a NUL byte, NaN, overflow, or underflow to zero).
+        pub fn parse(s: &[u8]) -> Option<Num> {
+            if s.is_empty() || s.len() >= MAX_CHARS {
+                return None;
+            }
+            if s.first().is_some_and(|&b| matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')) {
+                return None;
+            }
+            let (neg, body) = match s[0] {
+                b'-' => (true, &s[1..]),
+                b'+' => (false, &s[1..]),
+                _ => (false, s),
+            };
+            let lower = body.to_ascii_lowercase();
+            if lower == b"inf" || lower == b"infinity" {
+                return Some(Num::Inf);
+            }
+            match lower.strip_prefix(b"0x") {
+                Some(hex) => parse_hex(neg, hex),
+                None => parse_decimal(neg, body),
+            }
+        }
+
+        /// `self + other` rounded to a long double; None for an infinite (or NaN) result.
+        pub fn add(self, other: Num) -> Option<Num> {
+            let (Num::Finite { neg: an, mant: am, exp: ae }, Num::Finite { neg: bn, mant: bm, exp: be }) =
+                (self, other)
+            else {
+                return None;
+            };
+            if am == 0 {
+                return Some(if bm == 0 { Num::Finite { neg: an && bn, mant: 0, exp: 0 } } else { other });
+            }
+            if bm == 0 {
+                return Some(self);
+            }
+            let e = ae.min(be);
+            let a = Big::from_u64(am).shl((ae - e) as u64);
+            let b = Big::from_u64(bm).shl((be - e) as u64);
+            if an == bn {
+                return round(an, a.add(&b), e as i64, false);
+            }
+            match a.cmp(&b) {
+                Ordering::Equal => Some(Num::ZERO),
+                Ordering::Greater => round(an, a.sub(&b), e as i64, false),
+                Ordering::Less => round(bn, b.sub(&a), e as i64, false),
+            }
+        }
+
+        /// Redis's ld2string in "human friendly" mode: `%.17Lf`, trailing zeros and dot removed, "-0" made "0".
+        pub fn format(self) -> String {
+            let Num::Finite { neg, mant, exp } = self else {
+                return "inf".into();
+            };
+            let mut scaled = Big::from_u64(mant);
+            scaled.mul_pow10(17);
+            let fixed = if exp >= 0 {
+                scaled.shl(exp as u64)
+            } else {
+                let (mut q, half, rest) = scaled.shr_round(-exp as u64);
+                if half && (rest || q.bit(0)) {
+                    q = q.add(&Big::from_u64(1));
+                }
+                q
+            };
+            let mut digits = fixed.to_decimal();
+            if digits.len() < 18 {
+                digits.insert_str(0, &"0".repeat(18 - digits.len()));
+            }
+            let point = digits.len() - 17;
+            let mut s = String::with_capacity(digits.len() + 2);
+            if neg {
+                s.push('-');
+            }
+            s.push_str(&digits[..point]);
+            s.push('.');
+            s.push_str(&digits[point..]);
+            let trimmed = s.trim_end_matches('0').trim_end_matches('.').len();
+            s.truncate(trimmed);
+            if s == "-0" {
+                s = "0".into();
+            }
+            s
+        }
+    }
+
+    /// Rounds `big · 2^exp` (plus something below 2^exp when `sticky`) to nearest-even at 64 significant bits, or at
+    /// the subnormal floor. None when it overflows to infinity; Some(zero) when it underflows.
+    fn round(neg: bool, big: Big, exp: i64, sticky: bool) -> Option<Num> {
+        let bits = big.bits() as i64;
+        if bits == 0 {
+            return Some(Num::Finite { neg, mant: 0, exp: 0 });
+        }
+        let mut lsb = (exp + bits - 64).max(MIN_LSB);
+        let shift = lsb - exp;
+        let mut mant = if shift <= 0 {
+            big.low_u64() << (-shift)
+        } else {
+            let (q, half, rest) = big.shr_round(shift as u64);
+            let mut m = q.low_u64();
+            if half && (rest || sticky || m & 1 == 1) {
+                m = m.wrapping_add(1);
+                if m == 0 {
+                    m = 1 << 63;
+                    lsb += 1;
+                }
+            }
+            m
+        };
+        if mant == 0 {
+            return Some(Num::Finite { neg, mant: 0, exp: 0 });
+        }
+        if lsb + 64 - mant.leading_zeros() as i64 > MAX_TOP {
+            return None;
+        }
+        // Keep small exponents canonical so additions shift as little as possible.
+        let tz = mant.trailing_zeros().min((MAX_TOP - lsb) as u32);
+        mant >>= tz;
+        lsb += tz as i64;
+        Some(Num::Finite { neg, mant, exp: lsb as i32 })
+    }
+
+    /// strtold's ERANGE cases, which Redis refuses: overflow to infinity (None) and underflow to zero.
+    fn finish(rounded: Option<Num>) -> Option<Num> {
+        rounded.filter(|n| !matches!(n, Num::Finite { mant: 0, .. }))
+    }
+
+    /// `digits[.digits][e[+-]digits]`, the whole of `s`.
+    fn parse_decimal(neg: bool, s: &[u8]) -> Option<Num> {
+        let mut i = 0;
+        let mut mantissa = Vec::with_capacity(s.len());
+        let mut frac_digits: i64 = 0;
+        while i < s.len() && s[i].is_ascii_digit() {
+            mantissa.push(s[i]);
+            i += 1;
+        }
+        if i < s.len() && s[i] == b'.' {
+            i += 1;
+            while i < s.len() && s[i].is_ascii_digit() {
+                mantissa.push(s[i]);
+                frac_digits += 1;
+                i += 1;
+            }
+        }
+        if mantissa.is_empty() {
+            return None;
+        }
+        let mut exp10: i64 = 0;
+        if i < s.len() && (s[i] == b'e' || s[i] == b'E') {
+            let (sign, start) = match s.get(i + 1) {
+                Some(b'-') => (-1, i + 2),
+                Some(b'+') => (1, i + 2),
+                _ => (1, i + 1),
+            };
+            let digits = s.get(start..).unwrap_or_default();
+            if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+                return None;
+            }
+            for &d in digits {
+                exp10 = (exp10 * 10 + (d - b'0') as i64).min(1 << 40);
+            }
+            exp10 *= sign;
+            i = s.len();
+        }
+        if i != s.len() {
+            return None;
+        }
+        let first = mantissa.iter().position(|&d| d != b'0');
+        let Some(first) = first else {
+            return Some(Num::Finite { neg, mant: 0, exp: 0 });
+        };
+        let last = mantissa.iter().rposition(|&d| d != b'0').expect("a non-zero digit");
+        let digits = &mantissa[first..=last];
+        let exp10 = exp10 - frac_digits + (mantissa.len() - 1 - last) as i64;
+        let nd = digits.len() as i64;
+        if nd - 1 + exp10 > 4932 {
+            return None;
+        }
+        if nd + exp10 < -4952 {
+            return None;
+        }
+        let mut d = Big::default();
+        for chunk in digits.chunks(9) {
+            let mut v = 0u32;
+            for &c in chunk {
+                v = v * 10 + (c - b'0') as u32;
+            }
+            d.mul_small(10u32.pow(chunk.len() as u32));
+            d.add_small(v);
+        }
+        if exp10 >= 0 {
+            d.mul_pow10(exp10 as u32);
+            return finish(round(neg, d, 0, false));
+        }
+        let mut p = Big::from_u64(1);
+        p.mul_pow10((-exp10) as u32);
+        let k = (p.bits() as i64 - d.bits() as i64 + 66).max(0);
+        let (q, inexact) = d.shl(k as u64).div_rem(&p);
+        finish(round(neg, q, -k, inexact))
+    }
+
+    /// The part after `0x`: `hex[.hex][p[+-]digits]`. Without a hex digit strtold reads just the "0", and the
+    /// rest is trailing garbage: refused all the same.
+    fn parse_hex(neg: bool, s: &[u8]) -> Option<Num> {
+        let mut i = 0;
+        let mut m = Big::default();
+        let mut any = false;
+        let mut frac: i64 = 0;
+        let mut seen_dot = false;
+        while i < s.len() {
+            let c = s[i];
+            if c == b'.' && !seen_dot {
+                seen_dot = true;
+            } else if let Some(v) = (c as char).to_digit(16) {
+                m.mul_small(16);
+                m.add_small(v);
+                any = true;
+                frac += seen_dot as i64;
+            } else {
+                break;
+            }
+            i += 1;
+        }
+        if !any {
+            return None;
+        }
+        let mut exp2: i64 = 0;
+        if i < s.len() && s[i] == b'p' {
+            let (sign, start) = match s.get(i + 1) {
+                Some(b'-') => (-1, i + 2),
+                Some(b'+') => (1, i + 2),
+                _ => (1, i + 1),
+            };
+            let digits = s.get(start..).unwrap_or_default();
+            if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+                return None;
+            }
+            for &d in digits {
+                exp2 = (exp2 * 10 + (d - b'0') as i64).min(1 << 40);
+            }
+            exp2 *= sign;
+            i = s.len();
+        }
+        if i != s.len() {
+            return None;
+        }
+        if m.bits() == 0 {
+            return Some(Num::Finite { neg, mant: 0, exp: 0 });
+        }
+        let e = exp2 - 4 * frac;
+        let top = m.bits() as i64 + e;
+        if !(MIN_LSB - 1..=MAX_TOP + 1).contains(&top) {
+            return None;
+        }
+        finish(round(neg, m, e, false))
+    }
+
+    /// A non-negative big integer, little-endian 32-bit limbs, no high zero limbs.
+    #[derive(Clone, Default, Debug, PartialEq, Eq)]
+    struct Big(Vec<u32>);
+
+    impl Big {
+        fn from_u64(v: u64) -> Big {
+            let mut b = Big(vec![v as u32, (v >> 32) as u32]);
+            b.trim();
+            b
+        }
+
+        fn trim(&mut self) {
+            while self.0.last() == Some(&0) {
+                self.0.pop();
+            }
+        }
+
+        fn bits(&self) -> u64 {
+            match self.0.last() {
+                None => 0,
+                Some(&top) => self.0.len() as u64 * 32 - top.leading_zeros() as u64,
+            }
+        }
+
+        fn bit(&self, i: u64) -> bool {
+            self.0.get((i / 32) as usize).is_some_and(|l| l >> (i % 32) & 1 == 1)
+        }
+
+        fn low_u64(&self) -> u64 {
+            self.0.first().copied().unwrap_or(0) as u64 | (self.0.get(1).copied().unwrap_or(0) as u64) << 32
+        }
+
+        fn mul_small(&mut self, m: u32) {
+            let mut carry = 0u64;
+            for l in &mut self.0 {
+                let v = *l as u64 * m as u64 + carry;
+                *l = v as u32;
+                carry = v >> 32;
+            }
+            if carry != 0 {
+                self.0.push(carry as u32);
+            }
+            self.trim();
+        }
+
+        fn add_small(&mut self, a: u32) {
+            let mut carry = a as u64;
+            for l in &mut self.0 {
+                if carry == 0 {
+                    return;
+                }
+                let v = *l as u64 + carry;
+                *l = v as u32;
+                carry = v >> 32;
+            }
+            if carry != 0 {
+                self.0.push(carry as u32);
+            }
+        }
+
+        fn mul_pow10(&mut self, mut n: u32) {
+            while n >= 9 {
+                self.mul_small(1_000_000_000);
+                n -= 9;
+            }
+            self.mul_small(10u32.pow(n));
+        }
+
+        fn shl(&self, n: u64) -> Big {
+            if self.0.is_empty() {
+                return Big::default();
+            }
+            let (limbs, bits) = ((n / 32) as usize, (n % 32) as u32);
+            let mut out = vec![0u32; limbs];
+            out.reserve(self.0.len() + 1);
+            let mut carry = 0u32;
+            for &l in &self.0 {
+                out.push(if bits == 0 { l } else { l << bits | carry });
+                carry = if bits == 0 { 0 } else { l >> (32 - bits) };
+            }
+            out.push(carry);
+            let mut b = Big(out);
+            b.trim();
+            b
+        }
+
+        /// `self >> n`, with the bit just below the cut (half) and whether any bit below that is set (rest).
+        fn shr_round(&self, n: u64) -> (Big, bool, bool) {
+            let half = n > 0 && self.bit(n - 1);
+            let rest = n > 1 && {
+                let below = n - 1;
+                let full = (below / 32) as usize;
+                self.0.iter().take(full).any(|&l| l != 0)
+                    || (!below.is_multiple_of(32)
+                        && self.0.get(full).is_some_and(|&l| l & ((1u32 << (below % 32)) - 1) != 0))
+            };
+            let (limbs, bits) = ((n / 32) as usize, (n % 32) as u32);
+            let src = self.0.get(limbs..).unwrap_or_default();
+            let mut out = Vec::with_capacity(src.len());
+            for (i, &l) in src.iter().enumerate() {
+                let hi = if bits == 0 { 0 } else { src.get(i + 1).map_or(0, |&h| h << (32 - bits)) };
+                out.push(l >> bits | hi);
+            }
+            let mut b = Big(out);
+            b.trim();
+            (b, half, rest)
+        }
+
+        fn add(&self, other: &Big) -> Big {
+            let n = self.0.len().max(other.0.len());
+            let mut out = Vec::with_capacity(n + 1);
+            let mut carry = 0u64;
+            for i in 0..n {
+                let v = *self.0.get(i).unwrap_or(&0) as u64 + *other.0.get(i).unwrap_or(&0) as u64 + carry;
+                out.push(v as u32);
+                carry = v >> 32;
+            }
+            out.push(carry as u32);
+            let mut b = Big(out);
+            b.trim();
+            b
+        }
+
+        /// `self - other`, for `self >= other`.
+        fn sub(&self, other: &Big) -> Big {
+            let mut b = self.clone();
+            b.sub_assign(other);
+            b
+        }
+
+        fn sub_assign(&mut self, other: &Big) {
+            let mut borrow = 0i64;
+            for i in 0..self.0.len() {
+                let v = self.0[i] as i64 - *other.0.get(i).unwrap_or(&0) as i64 - borrow;
+                borrow = (v < 0) as i64;
+                self.0[i] = v.rem_euclid(1 << 32) as u32;
+            }
+            debug_assert_eq!(borrow, 0, "subtraction below zero");
+            self.trim();
+        }
+
+        fn shr1(&mut self) {
+            let mut carry = 0u32;
+            for l in self.0.iter_mut().rev() {
+                let next = *l & 1;
+                *l = *l >> 1 | carry << 31;
+                carry = next;
+            }
+            self.trim();
+        }
+
+        fn set_bit(&mut self, i: u64) {
+            let limb = (i / 32) as usize;
+            if self.0.len() <= limb {
+                self.0.resize(limb + 1, 0);
+            }
+            self.0[limb] |= 1 << (i % 32);
+        }
+
+        /// Quotient and whether the remainder is non-zero, by shift-and-subtract over the quotient's bits only.
+        fn div_rem(&self, d: &Big) -> (Big, bool) {
+            let (nb, db) = (self.bits(), d.bits());
+            if nb < db {
+                return (Big::default(), !self.0.is_empty());
+            }
+            let qbits = nb - db + 1;
+            let mut rem = self.clone();
+            let mut sh = d.shl(qbits - 1);
+            let mut q = Big::default();
+            for i in (0..qbits).rev() {
+                if rem.cmp(&sh) != Ordering::Less {
+                    rem.sub_assign(&sh);
+                    q.set_bit(i);
+                }
+                sh.shr1();
+            }
+            (q, !rem.0.is_empty())
+        }
+
+        fn to_decimal(&self) -> String {
+            let mut chunks = Vec::new();
+            let mut n = self.clone();
+            while !n.0.is_empty() {
+                let mut rem = 0u64;
+                for l in n.0.iter_mut().rev() {
+                    let v = rem << 32 | *l as u64;
+                    *l = (v / 1_000_000_000) as u32;
+                    rem = v % 1_000_000_000;
+                }
+                n.trim();
+                chunks.push(rem as u32);
+            }
+            let mut s = chunks.last().map_or("0".to_string(), |c| c.to_string());
+            for c in chunks.iter().rev().skip(1) {
+                s.push_str(&format!("{c:09}"));
+            }
+            s
+        }
+    }
+
+    impl PartialOrd for Big {
+        fn partial_cmp(&self, other: &Big) -> Option<Ordering> {
+            Some(self.cmp(other))
+        }
+    }
+
+    impl Ord for Big {
+        fn cmp(&self, other: &Big) -> Ordering {
+            self.0.len().cmp(&other.0.len()).then_with(|| self.0.iter().rev().cmp(other.0.iter().rev()))
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        fn incr(a: &str, b: &str) -> Option<String> {
+            let (a, b) = (Num::parse(a.as_bytes())?, Num::parse(b.as_bytes())?);
+            Some(a.add(b).map_or("inf".into(), Num::format))
+        }
+
+        #[test]
+        fn matches_redis_on_x86_64() {
+            // Replies of Redis 7 (x86-64, 80-bit long double) to SET k a; INCRBYFLOAT k b.
+            assert_eq!(incr("10.5", "0.1").as_deref(), Some("10.6"));
+            assert_eq!(incr("0.1", "0.2").as_deref(), Some("0.3"));
+            assert_eq!(incr("0", "5.0e3").as_deref(), Some("5000"));
+            assert_eq!(incr("3.0e3", "2.0e3").as_deref(), Some("5000"));
+            assert_eq!(incr("0", "1e-20").as_deref(), Some("0"));
+            assert_eq!(incr("0", "-1e-20").as_deref(), Some("0"));
+            assert_eq!(incr("0", "1.5e20").as_deref(), Some("150000000000000000000"));
+            assert_eq!(incr("0", "1.23456789012345678").as_deref(), Some("1.23456789012345678"));
+            assert_eq!(incr("0", "3.14159265358979323846").as_deref(), Some("3.14159265358979324"));
+            assert_eq!(incr("0.3", "-0.1").as_deref(), Some("0.2"));
+            assert_eq!(incr("0", "123456789.123456789").as_deref(), Some("123456789.12345678899873747"));
+            assert_eq!(
+                incr("123456789.12345678899873747", "0.000000001").as_deref(),
+                Some("123456789.12345678999554366")
+            );
+            assert_eq!(incr("0", "0x10").as_deref(), Some("16"));
+            assert_eq!(incr("-5", "5").as_deref(), Some("0"));
+            assert_eq!(incr("0", "1e-5000"), None);
+            assert_eq!(incr("0", "0e-5000").as_deref(), Some("0"));
+            assert_eq!(incr("0", "nan"), None);
+            assert_eq!(incr("0", " 1"), None);
+            assert_eq!(incr("0", "1e"), None);
+            assert_eq!(incr("0", "inf").as_deref(), Some("inf"));
+            let e308 = incr("0", "1e308").unwrap();
+            assert!(e308.starts_with("99999999999999999996685879655845645660560099847415567207797047994921"), "{e308}");
+            assert_eq!(e308.len(), 308);
+            let e400 = incr("0", "1e400").unwrap();
+            assert!(e400.starts_with("10000000000000000000281880683947586514586453433629052038625910693539"), "{e400}");
+            assert_eq!(e400.len(), 401);
+            assert_eq!(incr("1e4932", "1e4932").as_deref(), Some("inf"));
+            assert_eq!(incr("0", "1e4933"), None);
+        }
+    }
 }

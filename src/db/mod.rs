@@ -8,6 +8,7 @@
 //!   and the active cycle samples `expiring` to reclaim keys nobody touches.
 
 pub mod dict;
+pub mod list;
 
 use bytes::Bytes;
 use dict::{Dict, NodeId};
@@ -21,6 +22,8 @@ const NO_TTL: u32 = u32::MAX;
 pub enum Value {
     Str(Bytes),
     Int(i64),
+    /// Boxed so that every entry stays as small as a string entry.
+    List(Box<list::List>),
 }
 
 impl Value {
@@ -38,6 +41,15 @@ impl Value {
         match self {
             Value::Str(b) => Some(std::borrow::Cow::Borrowed(&b[..])),
             Value::Int(n) => Some(std::borrow::Cow::Owned(n.to_string().into_bytes())),
+            Value::List(_) => None,
+        }
+    }
+
+    /// How many clients blocked on this key could be served from it now (elements of a list).
+    pub fn ready_units(&self) -> usize {
+        match self {
+            Value::List(l) => l.len(),
+            _ => 0,
         }
     }
 
@@ -49,6 +61,7 @@ impl Value {
     pub fn type_name(&self) -> &'static str {
         match self {
             Value::Str(_) | Value::Int(_) => "string",
+            Value::List(_) => "list",
         }
     }
 
@@ -58,6 +71,9 @@ impl Value {
             Value::Int(_) => "int",
             Value::Str(b) if b.len() <= 44 => "embstr",
             Value::Str(_) => "raw",
+            // One packed node within list-max-listpack-size (8 KiB) is what Redis calls a listpack.
+            Value::List(l) if l.node_count() <= 1 && l.payload_bytes() <= list::NODE_BYTES => "listpack",
+            Value::List(_) => "quicklist",
         }
     }
 
@@ -66,6 +82,7 @@ impl Value {
         match self {
             Value::Int(_) => 0,
             Value::Str(b) => b.len(),
+            Value::List(l) => l.heap_size(),
         }
     }
 }
@@ -269,22 +286,46 @@ impl Db {
         })
     }
 
+    /// One SCAN step that also deletes the expired keys it passes, as Redis's SCAN does (they leave DBSIZE).
+    /// `f` sees the live keys; returns the next cursor and how many keys the step visited, expired ones included
+    /// (Redis counts those against COUNT too).
+    pub fn scan_reclaim(&mut self, cursor: u64, now: u64, mut f: impl FnMut(&Bytes, &Entry)) -> (u64, usize) {
+        let mut visited = 0;
+        let mut expired = Vec::new();
+        let next = self.dict.scan(cursor, |id, k, e| {
+            visited += 1;
+            if e.expire_at == 0 || e.expire_at > now {
+                f(k, e)
+            } else {
+                expired.push(id);
+            }
+        });
+        // Removing after the step may shrink the table; the reverse-binary cursor stays valid across that.
+        for id in expired {
+            self.remove_id(id);
+            self.expired_count += 1;
+        }
+        (next, visited)
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = (&Bytes, &Entry)> {
         self.dict.iter().map(|(_, k, e)| (k, e))
     }
 
-    /// A random live key; gives up after a bounded number of expired picks, as Redis's RANDOMKEY does.
+    /// A random live key, deleting the expired keys it picks on the way, as Redis's RANDOMKEY does on a primary:
+    /// every miss removes a key, so the walk ends with a live key or an empty database.
     pub fn random_key(&mut self, seed: u64, now: u64) -> Option<Bytes> {
         let mut seed = seed;
-        for _ in 0..100 {
+        loop {
             let id = self.dict.random(seed)?;
             let e = self.dict.value(id);
             if e.expire_at == 0 || e.expire_at > now {
                 return Some(self.dict.key(id).clone());
             }
+            self.remove_id(id);
+            self.expired_count += 1;
             seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
         }
-        None
     }
 
     /// One pass of active expiry: samples up to `samples` keys with a TTL, deletes the expired ones, and returns
@@ -346,6 +387,38 @@ mod tests {
             rounds += 1;
         }
         assert_eq!(db.len(), 500);
+    }
+
+    #[test]
+    fn scan_reclaims_expired_and_random_key_skips_them() {
+        let mut db = Db::default();
+        for i in 0..100 {
+            db.set(format!("k{i}").as_bytes(), Value::Int(i), if i < 90 { 10 } else { 0 }, 0);
+        }
+        let (mut cursor, mut seen) = (0, 0);
+        // Deleting shrinks the table mid-scan, so live keys may come back twice (as Redis allows).
+        let mut live = std::collections::HashSet::new();
+        loop {
+            let (next, visited) = db.scan_reclaim(cursor, 20, |k, _| {
+                live.insert(k.clone());
+            });
+            seen += visited;
+            cursor = next;
+            if cursor == 0 {
+                break;
+            }
+        }
+        assert!(seen >= 100);
+        assert_eq!(live.len(), 10);
+        assert_eq!(db.len(), 10);
+        assert_eq!(db.expired_count, 90);
+        let mut only_expired = Db::default();
+        for i in 0..50 {
+            only_expired.set(format!("x{i}").as_bytes(), Value::Int(i), 10, 0);
+        }
+        assert_eq!(only_expired.random_key(7, 20), None);
+        assert!(only_expired.is_empty());
+        assert!(db.random_key(7, 20).is_some_and(|k| k.starts_with(b"k9")));
     }
 
     #[test]

@@ -36,8 +36,14 @@ impl<'a> Out<'a> {
     /// An error reply; `msg` carries its own prefix (`ERR ...`, `WRONGTYPE ...`). Newlines are replaced so the
     /// reply stays one line, as Redis does.
     pub fn error(&mut self, msg: &str) {
+        self.error_bytes(msg.as_bytes());
+    }
+
+    /// An error reply quoting bytes that need not be UTF-8 (a client's command name, a protocol byte): Redis sends
+    /// them raw, only newlines replaced.
+    pub fn error_bytes(&mut self, msg: &[u8]) {
         self.buf.put_u8(b'-');
-        for b in msg.bytes() {
+        for &b in msg {
             self.buf.put_u8(if b == b'\r' || b == b'\n' { b' ' } else { b });
         }
         self.buf.put_slice(b"\r\n");
@@ -203,5 +209,6 @@ mod tests {
         assert_eq!(enc(true, |o| o.double(1.5)), b",1.5\r\n");
         assert_eq!(enc(false, |o| o.int(i64::MIN)), b":-9223372036854775808\r\n");
         assert_eq!(enc(false, |o| o.error("ERR a\r\nb")), b"-ERR a  b\r\n");
+        assert_eq!(enc(false, |o| o.error_bytes(b"ERR '\xff\r'")), b"-ERR '\xff '\r\n");
     }
 }

@@ -9,10 +9,12 @@ use bytes::{Buf, Bytes, BytesMut};
 
 /// Longest inline request, or header line of a multibulk request, Redis accepts without a newline (PROTO_INLINE_MAX_SIZE).
 pub const INLINE_MAX: usize = 64 * 1024;
-/// Above this many elements an unauthenticated client may not send (Redis: 10). Later, authenticated: i32 range.
+/// Above this many elements an unauthenticated client may not send (Redis 7.4: 10). Later, authenticated: i32 range.
 const UNAUTH_MAX_MULTIBULK: i64 = 10;
-/// Largest bulk an unauthenticated client may send (Redis: 16 KiB).
+/// Largest bulk an unauthenticated client may send (Redis 7.4: 16 KiB).
 const UNAUTH_MAX_BULK: i64 = 16 * 1024;
+/// Query buffer ceiling for unauthenticated clients, whatever client-query-buffer-limit says (Redis 7.4: 1 MiB).
+pub const UNAUTH_MAX_QUERY_BUFFER: u64 = 1024 * 1024;
 /// Never reserve more than this many argument slots before the arguments arrive.
 const MAX_PREALLOC_ARGS: usize = 1024;
 
@@ -20,13 +22,52 @@ const MAX_PREALLOC_ARGS: usize = 1024;
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     pub proto_max_bulk_len: u64,
+    /// client-query-buffer-limit (or [`UNAUTH_MAX_QUERY_BUFFER`] before AUTH): a bulk argument larger than this
+    /// closes the connection, as its bytes would all sit in Redis's query buffer at once.
+    pub query_buffer_limit: u64,
     /// True while the server has a password and the client has not authenticated.
     pub unauthenticated: bool,
 }
 
-/// A protocol violation: the text goes to the client as `-ERR Protocol error: <text>`, then the connection closes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProtocolError(pub String);
+/// Why a request cannot be decoded. Every variant but [`ProtocolError::QueryBufferLimit`] is answered with
+/// `-ERR Protocol error: <condition>` before the connection closes; that one closes it silently, as Redis does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProtocolError {
+    TooBigInline,
+    TooBigMultibulkCount,
+    TooBigBulkCount,
+    UnbalancedQuotes,
+    InvalidMultibulkLength,
+    UnauthenticatedMultibulkLength,
+    InvalidBulkLength,
+    UnauthenticatedBulkLength,
+    /// The byte found where a `$` should start the next bulk; sent back raw, as Redis's `%c` does.
+    ExpectedDollar(u8),
+    QueryBufferLimit,
+}
+
+impl ProtocolError {
+    /// The error reply, without its `-` and CRLF; `None` when the connection closes without a reply.
+    pub fn reply_text(self) -> Option<Vec<u8>> {
+        let condition: &str = match self {
+            ProtocolError::TooBigInline => "too big inline request",
+            ProtocolError::TooBigMultibulkCount => "too big mbulk count string",
+            ProtocolError::TooBigBulkCount => "too big bulk count string",
+            ProtocolError::UnbalancedQuotes => "unbalanced quotes in request",
+            ProtocolError::InvalidMultibulkLength => "invalid multibulk length",
+            ProtocolError::UnauthenticatedMultibulkLength => "unauthenticated multibulk length",
+            ProtocolError::InvalidBulkLength => "invalid bulk length",
+            ProtocolError::UnauthenticatedBulkLength => "unauthenticated bulk length",
+            ProtocolError::ExpectedDollar(got) => {
+                let mut text = b"ERR Protocol error: expected '$', got '".to_vec();
+                text.extend_from_slice(&[got, b'\'']);
+                return Some(text);
+            }
+            ProtocolError::QueryBufferLimit => return None,
+        };
+        Some(format!("ERR Protocol error: {condition}").into_bytes())
+    }
+}
 
 /// Decoder state carried between reads.
 #[derive(Default, Debug)]
@@ -36,7 +77,7 @@ pub struct Decoder {
     /// Length of the bulk whose `$<len>` line has been consumed but whose payload has not fully arrived.
     bulk_len: Option<usize>,
     args: Vec<Bytes>,
-    /// Total length of `args`, kept as they arrive.
+    /// Total length of `args`, kept as they arrive (Redis's argv-mem; not part of the query buffer).
     args_bytes: usize,
 }
 
@@ -56,16 +97,17 @@ impl Decoder {
                         Some(args) => return Ok(Some(args)),
                     }
                 }
-                let Some(line) = take_line(buf, "too big mbulk count string")? else {
+                let Some(end) = header_line(buf, ProtocolError::TooBigMultibulkCount)? else {
                     return Ok(None);
                 };
-                let count = parse_i64(&line[1..]).ok_or_else(|| err("invalid multibulk length"))?;
+                let count = parse_i64(&buf[1..end]).ok_or(ProtocolError::InvalidMultibulkLength)?;
                 if count > i32::MAX as i64 {
-                    return Err(err("invalid multibulk length"));
+                    return Err(ProtocolError::InvalidMultibulkLength);
                 }
                 if count > UNAUTH_MAX_MULTIBULK && limits.unauthenticated {
-                    return Err(err("unauthenticated multibulk length"));
+                    return Err(ProtocolError::UnauthenticatedMultibulkLength);
                 }
+                buf.advance(end + 2);
                 if count <= 0 {
                     continue;
                 }
@@ -76,26 +118,29 @@ impl Decoder {
                 let len = match self.bulk_len {
                     Some(len) => len,
                     None => {
-                        if buf.is_empty() {
-                            return Ok(None);
-                        }
-                        if buf[0] != b'$' {
-                            return Err(ProtocolError(format!("expected '$', got '{}'", buf[0] as char)));
-                        }
-                        let Some(line) = take_line(buf, "too big bulk count string")? else {
+                        let Some(end) = header_line(buf, ProtocolError::TooBigBulkCount)? else {
                             return Ok(None);
                         };
-                        let len = parse_i64(&line[1..]).ok_or_else(|| err("invalid bulk length"))?;
+                        if buf[0] != b'$' {
+                            return Err(ProtocolError::ExpectedDollar(buf[0]));
+                        }
+                        let len = parse_i64(&buf[1..end]).ok_or(ProtocolError::InvalidBulkLength)?;
                         if len < 0 || len as u64 > limits.proto_max_bulk_len {
-                            return Err(err("invalid bulk length"));
+                            return Err(ProtocolError::InvalidBulkLength);
                         }
                         if len > UNAUTH_MAX_BULK && limits.unauthenticated {
-                            return Err(err("unauthenticated bulk length"));
+                            return Err(ProtocolError::UnauthenticatedBulkLength);
                         }
+                        buf.advance(end + 2);
                         self.bulk_len = Some(len as usize);
                         len as usize
                     }
                 };
+                // Redis reads a big bulk into its query buffer whole, and closes the client once that buffer
+                // passes the limit, even if the bulk then completes.
+                if buf.len().min(len + 2) as u64 > limits.query_buffer_limit {
+                    return Err(ProtocolError::QueryBufferLimit);
+                }
                 if buf.len() < len + 2 {
                     // Let the buffer grow towards the payload, but never reserve a hostile declared length up front.
                     buf.reserve((len + 2 - buf.len()).min(1 << 20));
@@ -113,32 +158,28 @@ impl Decoder {
         }
     }
 
-    /// Bytes held by the arguments of a partly received request (they count towards the query buffer limit).
+    /// Bytes held by the arguments of a partly received request (Redis's argv-mem).
     pub fn buffered(&self) -> usize {
         self.args_bytes
     }
 }
 
-fn err(text: &str) -> ProtocolError {
-    ProtocolError(text.to_string())
+/// Where Redis's `strchr(querybuf, needle)` finds `needle`: Redis reads its query buffer as a C string there, so a
+/// NUL byte before the needle hides it (the request then waits for more bytes, up to the 64 KiB line limit).
+fn c_strchr(buf: &[u8], needle: u8) -> Option<usize> {
+    let at = buf.iter().position(|&b| b == needle || b == 0)?;
+    (buf[at] == needle).then_some(at)
 }
 
-/// Takes one `\r\n`-terminated line (without the terminator); `None` if it has not fully arrived.
-fn take_line(buf: &mut BytesMut, too_big: &str) -> Result<Option<BytesMut>, ProtocolError> {
-    match memchr(b'\r', buf) {
-        Some(pos) if pos + 1 < buf.len() => {
-            let line = buf.split_to(pos);
-            buf.advance(2);
-            Ok(Some(line))
-        }
-        Some(pos) if pos + 1 == buf.len() => Ok(None),
-        _ if buf.len() > INLINE_MAX => Err(err(too_big)),
-        _ => Ok(None),
+/// Finds the end of a `*<n>` or `$<n>` line: its `\r`, which must be followed by one more byte (Redis skips that
+/// byte without checking it is `\n`). `None` until the line is complete.
+fn header_line(buf: &[u8], too_big: ProtocolError) -> Result<Option<usize>, ProtocolError> {
+    match c_strchr(buf, b'\r') {
+        Some(end) if end + 2 <= buf.len() => Ok(Some(end)),
+        Some(_) => Ok(None),
+        None if buf.len() > INLINE_MAX => Err(too_big),
+        None => Ok(None),
     }
-}
-
-fn memchr(needle: u8, haystack: &[u8]) -> Option<usize> {
-    haystack.iter().position(|&b| b == needle)
 }
 
 /// Parses a signed decimal exactly as Redis's string2ll: no spaces, no '+', no leading zeros, fits i64.
@@ -163,29 +204,31 @@ pub fn parse_i64(s: &[u8]) -> Option<i64> {
 
 /// One inline request: a line split into words with Redis's quoting rules.
 fn decode_inline(buf: &mut BytesMut) -> Result<Option<Vec<Bytes>>, ProtocolError> {
-    let Some(nl) = memchr(b'\n', buf) else {
+    let Some(nl) = c_strchr(buf, b'\n') else {
         if buf.len() > INLINE_MAX {
-            return Err(err("too big inline request"));
+            return Err(ProtocolError::TooBigInline);
         }
         return Ok(None);
     };
-    let mut line = buf.split_to(nl + 1);
-    line.truncate(nl);
-    if line.last() == Some(&b'\r') {
-        line.truncate(nl - 1);
-    }
-    split_args(&line).map(Some).ok_or_else(|| err("unbalanced quotes in request"))
+    let line = buf.split_to(nl + 1);
+    let line = match &line[..nl] {
+        [head @ .., b'\r'] => head,
+        all => all,
+    };
+    split_args(line).map(Some).ok_or(ProtocolError::UnbalancedQuotes)
 }
 
-/// Splits a line into arguments the way redis-cli and inline requests do: spaces separate words, "double quotes"
-/// understand \n \r \t \b \a \\ \" and \xHH escapes, 'single quotes' only \'. A closing quote must be followed by a
-/// space or the end of the line. `None` on unbalanced quotes.
+/// Splits a line into arguments the way redis-cli and inline requests do (Redis's `sdssplitargs`): spaces separate
+/// words, "double quotes" understand \n \r \t \b \a \\ \" and \xHH escapes, 'single quotes' only \'. A closing quote
+/// must be followed by a space or the end of the line. `None` on unbalanced quotes. The line is read as a C string:
+/// it ends at its first NUL byte.
 pub fn split_args(line: &[u8]) -> Option<Vec<Bytes>> {
+    let line = &line[..line.iter().position(|&b| b == 0).unwrap_or(line.len())];
     let mut args = Vec::new();
     let mut i = 0;
     let n = line.len();
     loop {
-        while i < n && line[i].is_ascii_whitespace() {
+        while i < n && is_c_space(line[i]) {
             i += 1;
         }
         if i >= n {
@@ -219,7 +262,7 @@ pub fn split_args(line: &[u8]) -> Option<Vec<Bytes>> {
                         other => other,
                     });
                 } else if c == b'"' {
-                    if i + 1 < n && !line[i + 1].is_ascii_whitespace() {
+                    if i + 1 < n && !is_c_space(line[i + 1]) {
                         return None;
                     }
                     i += 1;
@@ -236,7 +279,7 @@ pub fn split_args(line: &[u8]) -> Option<Vec<Bytes>> {
                     i += 1;
                     cur.push(b'\'');
                 } else if c == b'\'' {
-                    if i + 1 < n && !line[i + 1].is_ascii_whitespace() {
+                    if i + 1 < n && !is_c_space(line[i + 1]) {
                         return None;
                     }
                     i += 1;
@@ -249,7 +292,7 @@ pub fn split_args(line: &[u8]) -> Option<Vec<Bytes>> {
                     break;
                 }
                 match line[i] {
-                    b' ' | b'\n' | b'\r' | b'\t' | 0 => break,
+                    b' ' | b'\n' | b'\r' | b'\t' => break,
                     b'"' => in_double = true,
                     b'\'' => in_single = true,
                     c => cur.push(c),
@@ -261,6 +304,11 @@ pub fn split_args(line: &[u8]) -> Option<Vec<Bytes>> {
     }
 }
 
+/// C's `isspace`: unlike `u8::is_ascii_whitespace`, it includes the vertical tab.
+fn is_c_space(c: u8) -> bool {
+    matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
+}
+
 fn hex(c: u8) -> Option<u8> {
     (c as char).to_digit(16).map(|d| d as u8)
 }
@@ -268,17 +316,27 @@ fn hex(c: u8) -> Option<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ProtocolError::*;
 
-    const LIMITS: Limits = Limits { proto_max_bulk_len: 512 * 1024 * 1024, unauthenticated: false };
+    const LIMITS: Limits =
+        Limits { proto_max_bulk_len: 512 * 1024 * 1024, query_buffer_limit: 1 << 30, unauthenticated: false };
 
     fn decode_all(input: &[u8]) -> Result<Vec<Vec<Bytes>>, ProtocolError> {
+        decode_with(input, LIMITS)
+    }
+
+    fn decode_with(input: &[u8], limits: Limits) -> Result<Vec<Vec<Bytes>>, ProtocolError> {
         let mut d = Decoder::default();
         let mut buf = BytesMut::from(input);
         let mut out = Vec::new();
-        while let Some(req) = d.decode(&mut buf, LIMITS)? {
+        while let Some(req) = d.decode(&mut buf, limits)? {
             out.push(req);
         }
         Ok(out)
+    }
+
+    fn words(reqs: &[Vec<Bytes>]) -> Vec<Vec<&[u8]>> {
+        reqs.iter().map(|r| r.iter().map(|a| &a[..]).collect()).collect()
     }
 
     #[test]
@@ -292,7 +350,7 @@ mod tests {
 
     #[test]
     fn one_byte_at_a_time() {
-        let input = b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nhello\r\n*1\r\n$4\r\nPING\r\n";
+        let input = b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nhello\r\n*1\r\n$4\r\nPING\r\nECHO x\r\n";
         let mut d = Decoder::default();
         let mut buf = BytesMut::new();
         let mut out = Vec::new();
@@ -302,28 +360,78 @@ mod tests {
                 out.push(req);
             }
         }
-        assert_eq!(out.len(), 2);
-        assert_eq!(out[0][2], Bytes::from("hello"));
+        assert_eq!(words(&out), vec![vec![&b"SET"[..], b"k", b"hello"], vec![b"PING"], vec![b"ECHO", b"x"]]);
     }
 
     #[test]
     fn errors() {
-        assert_eq!(decode_all(b"*x\r\n").unwrap_err().0, "invalid multibulk length");
-        assert_eq!(decode_all(b"*3000000000\r\n").unwrap_err().0, "invalid multibulk length");
-        assert_eq!(decode_all(b"*1\r\n+x\r\n").unwrap_err().0, "expected '$', got '+'");
-        assert_eq!(decode_all(b"*1\r\n$-1\r\n").unwrap_err().0, "invalid bulk length");
-        assert_eq!(decode_all(b"*1\r\n$600000000\r\n").unwrap_err().0, "invalid bulk length");
-        assert_eq!(decode_all(b"ECHO \"abc\n").unwrap_err().0, "unbalanced quotes in request");
-        assert_eq!(decode_all(&vec![b'a'; INLINE_MAX + 1]).unwrap_err().0, "too big inline request");
+        assert_eq!(decode_all(b"*x\r\n").unwrap_err(), InvalidMultibulkLength);
+        assert_eq!(decode_all(b"*3000000000\r\n").unwrap_err(), InvalidMultibulkLength);
+        assert_eq!(decode_all(b"*1\r\n+x\r\n").unwrap_err(), ExpectedDollar(b'+'));
+        assert_eq!(decode_all(b"*1\r\n\r\n").unwrap_err(), ExpectedDollar(b'\r'));
+        assert_eq!(decode_all(b"*1\r\n$-1\r\n").unwrap_err(), InvalidBulkLength);
+        assert_eq!(decode_all(b"*1\r\n$600000000\r\n").unwrap_err(), InvalidBulkLength);
+        assert_eq!(decode_all(b"ECHO \"abc\n").unwrap_err(), UnbalancedQuotes);
+        assert_eq!(decode_all(b"ECHO \"a\"b\n").unwrap_err(), UnbalancedQuotes);
+        assert_eq!(decode_all(&vec![b'a'; INLINE_MAX + 1]).unwrap_err(), TooBigInline);
         let mut long = b"*".to_vec();
         long.extend(vec![b'1'; INLINE_MAX + 1]);
-        assert_eq!(decode_all(&long).unwrap_err().0, "too big mbulk count string");
+        assert_eq!(decode_all(&long).unwrap_err(), TooBigMultibulkCount);
+        let mut long = b"*1\r\n$".to_vec();
+        long.extend(vec![b'1'; INLINE_MAX + 1]);
+        assert_eq!(decode_all(&long).unwrap_err(), TooBigBulkCount);
         let unauth = Limits { unauthenticated: true, ..LIMITS };
-        let mut d = Decoder::default();
-        assert_eq!(
-            d.decode(&mut BytesMut::from(&b"*11\r\n"[..]), unauth).unwrap_err().0,
-            "unauthenticated multibulk length"
-        );
+        assert_eq!(decode_with(b"*10\r\n", unauth).unwrap(), Vec::<Vec<Bytes>>::new());
+        assert_eq!(decode_with(b"*11\r\n", unauth).unwrap_err(), UnauthenticatedMultibulkLength);
+        assert_eq!(decode_with(b"*1\r\n$16384\r\n", unauth).unwrap(), Vec::<Vec<Bytes>>::new());
+        assert_eq!(decode_with(b"*1\r\n$16385\r\n", unauth).unwrap_err(), UnauthenticatedBulkLength);
+        assert_eq!(ExpectedDollar(0x80).reply_text().unwrap(), b"ERR Protocol error: expected '$', got '\x80'");
+        assert_eq!(QueryBufferLimit.reply_text(), None);
+    }
+
+    #[test]
+    fn waits_for_a_whole_line_before_judging_it() {
+        // Redis looks at a bulk header only once its line is complete.
+        assert!(decode_all(b"*1\r\nx").unwrap().is_empty());
+        assert!(decode_all(b"*1\r\n$3\r").unwrap().is_empty());
+    }
+
+    #[test]
+    fn nul_hides_the_end_of_line_as_in_redis() {
+        // Redis finds line ends with strchr, which stops at a NUL byte: such a request waits for more bytes.
+        for input in [&b"PING\0\r\n"[..], b"*1\0\r\n$4\r\nPING\r\n", b"*1\r\n$4\0\r\nPING\r\n", b"*1\r\n\0\r\n"] {
+            assert!(decode_all(input).unwrap().is_empty(), "{input:?}");
+        }
+        let mut nul_line = b"PING\0".to_vec();
+        nul_line.extend(vec![b'\n'; INLINE_MAX]);
+        assert_eq!(decode_all(&nul_line).unwrap_err(), TooBigInline);
+        // Inside a bulk, NUL is data.
+        assert_eq!(words(&decode_all(b"*1\r\n$3\r\na\0b\r\n").unwrap()), vec![vec![&b"a\0b"[..]]]);
+    }
+
+    #[test]
+    fn split_args_follows_sdssplitargs() {
+        let split = |l: &[u8]| split_args(l).map(|v| v.iter().map(|a| a.to_vec()).collect::<Vec<_>>());
+        assert_eq!(split(b"a\x0bb \x0b c"), Some(vec![b"a\x0bb".to_vec(), b"c".to_vec()]));
+        assert_eq!(split(b"\"a\\x4g\" 'x\\y'"), Some(vec![b"ax4g".to_vec(), b"x\\y".to_vec()]));
+        assert_eq!(split(b"a\0 b"), Some(vec![b"a".to_vec()]));
+        assert_eq!(split(b"\"a\0\""), None);
+        assert_eq!(split(b"'a'b"), None);
+        assert_eq!(split(b"  "), Some(vec![]));
+    }
+
+    #[test]
+    fn query_buffer_limit_counts_the_bulk_in_progress() {
+        let tight = Limits { query_buffer_limit: 1024, ..LIMITS };
+        let mut big = b"*1\r\n$1023\r\n".to_vec();
+        big.extend(vec![b'x'; 1023]);
+        big.extend_from_slice(b"\r\n");
+        assert_eq!(decode_with(&big, tight).unwrap_err(), QueryBufferLimit);
+        assert_eq!(decode_with(&big[..1000], tight).unwrap(), Vec::<Vec<Bytes>>::new());
+        let mut fits = b"*1\r\n$1022\r\n".to_vec();
+        fits.extend(vec![b'x'; 1022]);
+        fits.extend_from_slice(b"\r\n");
+        assert_eq!(decode_with(&fits, tight).unwrap().len(), 1);
     }
 
     #[test]

@@ -6,13 +6,15 @@
 //! connection's thread; a command on another shard's key travels in a `Batch` (one per destination shard per
 //! pipeline) and its replies come back in one message. Atomic multi-shard operations use `locks`.
 
+pub mod blocking;
 pub mod locks;
 pub mod slot;
 
-use crate::cmd::{Call, Ctx, Stats};
+use crate::cmd::{Call, Ctx, Exec, Stats};
 use crate::db::{now_ms, Db};
 use crate::proto::Out;
 use crate::shared::Shared;
+use blocking::{Blocking, Wake};
 use bytes::BytesMut;
 use locks::{LockRequest, LockTable};
 use std::cell::RefCell;
@@ -52,6 +54,8 @@ pub struct Batch {
 pub struct BatchReply {
     pub buf: BytesMut,
     pub ends: Vec<usize>,
+    /// A blocking call (always sent alone) registered as a waiter instead of replying.
+    pub blocked: bool,
 }
 
 /// A batch partly executed and waiting for a lock to be released.
@@ -89,6 +93,9 @@ pub struct Shard {
     pub server: Arc<Shared>,
     pub dbs: Vec<Db>,
     pub locks: LockTable,
+    pub blocking: Blocking,
+    /// True while serving blocked clients, so the commands run for them do not start another round.
+    serving: bool,
     pub stats: Stats,
     deferred: VecDeque<Pending>,
     pub rng: u64,
@@ -103,6 +110,8 @@ impl Shard {
             server,
             dbs: (0..databases).map(|_| Db::default()).collect(),
             locks: LockTable::default(),
+            blocking: Blocking::default(),
+            serving: false,
             stats: Stats::default(),
             deferred: VecDeque::new(),
             rng: 0x9E37_79B9_7F4A_7C15 ^ (id as u64 + 1),
@@ -129,18 +138,86 @@ impl Shard {
         call.cmd.key_indexes(&call.args).iter().any(|&i| self.locks.blocks(&call.args[i], write))
     }
 
-    /// Runs one call, appending its reply to `buf`.
-    pub fn execute(&mut self, call: &Call, buf: &mut BytesMut, resp3: bool, now: u64) {
+    /// Runs one call, appending its reply to `buf`; then serves clients blocked on keys it made ready.
+    pub fn execute(&mut self, call: &Call, buf: &mut BytesMut, resp3: bool, now: u64) -> Exec {
         // Reading the clock costs as much as a GET; time one command in TIME_SAMPLE and scale, which keeps
         // INFO commandstats' usec an unbiased estimate.
         self.stats.tick = self.stats.tick.wrapping_add(1);
-        let start = (self.stats.tick % TIME_SAMPLE == 0).then(std::time::Instant::now);
+        let start = self.stats.tick.is_multiple_of(TIME_SAMPLE).then(std::time::Instant::now);
         let at = buf.len();
-        let mut ctx = Ctx { shard: self, db: call.db as usize, out: Out::new(buf, resp3), now };
+        let mut ctx = Ctx {
+            shard: self,
+            db: call.db as usize,
+            out: Out::new(buf, resp3),
+            now,
+            block: call.block.as_ref(),
+            blocked: false,
+            undo: None,
+        };
         (call.cmd.run_shard())(&mut ctx, &call.args);
+        let exec = Exec { blocked: ctx.blocked, undo: ctx.undo };
         let failed = buf.get(at) == Some(&b'-');
         let took = start.map_or(std::time::Duration::ZERO, |s| s.elapsed() * TIME_SAMPLE as u32);
         self.stats.record(call.cmd.index, took, failed);
+        if self.blocking.any_ready() && !self.serving {
+            self.serve_ready();
+        }
+        exec
+    }
+
+    /// Serves clients blocked on the keys made ready, first come first served per key, until no ready key has
+    /// both data and waiters. A client whose keys are all here is served directly (its command runs now and the
+    /// reply is sent to it); one whose keys span shards is told to run its command again.
+    pub fn serve_ready(&mut self) {
+        if self.serving {
+            return;
+        }
+        self.serving = true;
+        let mut rounds = 0;
+        while self.blocking.any_ready() && rounds < 10_000 {
+            rounds += 1;
+            for (db, key) in self.blocking.take_ready() {
+                self.serve_key(db, &key);
+            }
+        }
+        self.serving = false;
+    }
+
+    fn serve_key(&mut self, db: usize, key: &bytes::Bytes) {
+        let now = now_ms();
+        // Elements available to waiters that are only told to retry (they take at least one each).
+        let mut available = self.dbs[db].peek(key, now).map_or(0, |e| e.value.ready_units());
+        while available > 0 {
+            let Some(w) = self.blocking.first_waiting(db, key) else { return };
+            if !w.block.claim() {
+                continue;
+            }
+            let client = w.block.client_id;
+            if !w.local {
+                self.blocking.forget(client);
+                if w.block.wake(Wake::Retry { shard: self.id, db, key: key.clone() }).is_ok() {
+                    available -= 1;
+                }
+                continue;
+            }
+            let Some(cmd) = crate::cmd::registry().lookup(&w.args[0], None) else {
+                self.blocking.forget(client);
+                continue;
+            };
+            let call = Call { cmd, args: w.args.to_vec(), db: db as u8, block: Some(w.block.clone()) };
+            let mut buf = BytesMut::new();
+            let exec = self.execute(&call, &mut buf, w.resp3, now);
+            if exec.blocked {
+                // The data went to someone else after all; the client stays registered.
+                w.block.unclaim();
+                return;
+            }
+            self.blocking.forget(client);
+            if let Err(Wake::Served(_, Some(undo))) = w.block.wake(Wake::Served(buf, exec.undo)) {
+                crate::cmd::lists::undo_pop(self, undo);
+            }
+            available = self.dbs[db].peek(key, now).map_or(0, |e| e.value.ready_units());
+        }
     }
 
     /// Releases a transaction's locks on this shard, then lets waiting commands and lock requests go on.
@@ -156,11 +233,17 @@ impl Shard {
         match msg {
             Msg::Batch(batch) => {
                 let n = batch.calls.len();
-                let out = BatchReply { buf: BytesMut::with_capacity(64 * n), ends: Vec::with_capacity(n) };
+                let out =
+                    BatchReply { buf: BytesMut::with_capacity(64 * n), ends: Vec::with_capacity(n), blocked: false };
                 // A connection has at most one batch in flight per shard, so batches need no order among themselves.
                 self.resume(Pending { batch, next: 0, out });
             }
-            Msg::Run(f) => f(self),
+            Msg::Run(f) => {
+                f(self);
+                if self.blocking.any_ready() {
+                    self.serve_ready();
+                }
+            }
             Msg::Lock(req) => self.locks.request(req),
             Msg::Unlock(txid) => self.unlock(txid),
             Msg::Conn(_) | Msg::Stop => unreachable!("handled by the event loop"),
@@ -177,7 +260,8 @@ impl Shard {
                 return;
             }
             let resp3 = p.batch.resp3;
-            self.execute(&p.batch.calls[p.next], &mut p.out.buf, resp3, now);
+            let exec = self.execute(&p.batch.calls[p.next], &mut p.out.buf, resp3, now);
+            p.out.blocked |= exec.blocked;
             p.out.ends.push(p.out.buf.len());
             p.next += 1;
         }

@@ -219,3 +219,17 @@ fn reply_len(b: &[u8], at: usize) -> Option<usize> {
         _ => panic!("not RESP: {:?}", String::from_utf8_lossy(&b[at..])),
     }
 }
+
+impl Server {
+    /// The server's process id, to read its /proc/<pid>/status.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+/// Resident memory of a process in KiB (VmRSS in /proc/<pid>/status).
+pub fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("read /proc status");
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).expect("VmRSS line");
+    line.split_whitespace().nth(1).and_then(|n| n.parse().ok()).expect("VmRSS value")
+}

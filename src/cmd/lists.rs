@@ -1,0 +1,819 @@
+//! List commands, and the blocking pops that job queues are built on.
+//!
+//! Lists are `db::list::List` (packed nodes of many elements). An emptied list is deleted. Commands that add to a
+//! list signal the key ready (`Ctx::signal_ready`) so the shard serves clients blocked on it once the command
+//! completes.
+//!
+//! The blocking commands run their non-blocking form first; when every key is empty they register the client as
+//! a waiter on the keys' shard(s) (`shard::blocking`) in the same step, and the connection waits for a wake, its
+//! timeout, CLIENT UNBLOCK or a disconnect. Commands whose keys span shards (LMOVE, BLMOVE, multi-key pops) run
+//! under the multi-shard locks, so moving an element between shards is atomic.
+
+use super::args::{self, is};
+use super::{Ctx, Handler, LocalFuture, Session};
+use crate::db::list::List;
+use crate::db::Value;
+use crate::proto::{errors, Out};
+use crate::shard::blocking::Undo;
+use crate::shard::slot::key_shard;
+use crate::shard::Shard;
+use bytes::Bytes;
+
+pub const HANDLERS: &[(&str, Handler)] = &[
+    ("lpush", Handler::Shard(lpush)),
+    ("rpush", Handler::Shard(rpush)),
+    ("lpushx", Handler::Shard(lpushx)),
+    ("rpushx", Handler::Shard(rpushx)),
+    ("lpop", Handler::Shard(lpop)),
+    ("rpop", Handler::Shard(rpop)),
+    ("llen", Handler::Shard(llen)),
+    ("lrange", Handler::Shard(lrange)),
+    ("lindex", Handler::Shard(lindex)),
+    ("lset", Handler::Shard(lset)),
+    ("linsert", Handler::Shard(linsert)),
+    ("lrem", Handler::Shard(lrem)),
+    ("ltrim", Handler::Shard(ltrim)),
+    ("lpos", Handler::Shard(lpos)),
+    ("lmove", Handler::Keys(lmove, lmove_cross)),
+    ("rpoplpush", Handler::Keys(rpoplpush, rpoplpush_cross)),
+    ("lmpop", Handler::Keys(lmpop, pop_cross)),
+    ("blpop", Handler::Keys(blpop, pop_cross)),
+    ("brpop", Handler::Keys(brpop, pop_cross)),
+    ("blmove", Handler::Keys(blmove, lmove_cross)),
+    ("brpoplpush", Handler::Keys(brpoplpush, rpoplpush_cross)),
+    ("blmpop", Handler::Keys(blmpop, pop_cross)),
+];
+
+/// Which end of a list.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum End {
+    Head,
+    Tail,
+}
+
+impl End {
+    fn parse(arg: &[u8]) -> Option<End> {
+        if is(arg, "LEFT") {
+            Some(End::Head)
+        } else if is(arg, "RIGHT") {
+            Some(End::Tail)
+        } else {
+            None
+        }
+    }
+}
+
+/// Gives back elements popped for a blocked client that went away before it could take them: they return to the
+/// end they came from, in their original order.
+pub fn undo_pop(shard: &mut Shard, undo: Undo) {
+    let now = crate::db::now_ms();
+    let end = if undo.head { End::Head } else { End::Tail };
+    let back: Vec<Bytes> = undo.values.into_iter().rev().collect();
+    push_values(shard, undo.db, &undo.key, end, &back, now);
+    shard.blocking.signal(undo.db, &undo.key);
+}
+
+/// A key's list for reading: Ok(None) when absent, Err when it holds another type.
+fn list_ref<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Result<Option<&'a mut List>, ()> {
+    let now = ctx.now;
+    let db = ctx.db;
+    match ctx.shard.dbs[db].get_mut(key, now) {
+        None => Ok(None),
+        Some(e) => match &mut e.value {
+            Value::List(l) => Ok(Some(l)),
+            _ => Err(()),
+        },
+    }
+}
+
+/// Deletes a key whose list has become empty (Redis never keeps empty lists).
+fn drop_if_empty(shard: &mut Shard, db: usize, key: &[u8], now: u64) {
+    if let Some(e) = shard.dbs[db].peek(key, now) {
+        if matches!(&e.value, Value::List(l) if l.is_empty()) {
+            shard.dbs[db].remove(key);
+        }
+    }
+}
+
+fn push(ctx: &mut Ctx, args: &[Bytes], end: End, only_existing: bool) {
+    let now = ctx.now;
+    let db = ctx.db;
+    let key = &args[1];
+    let store = &mut ctx.shard.dbs[db];
+    let list = match store.get_mut(key, now) {
+        Some(e) => match &mut e.value {
+            Value::List(l) => l,
+            _ => return ctx.out.error(errors::WRONGTYPE),
+        },
+        None if only_existing => return ctx.out.int(0),
+        None => {
+            let id = store.set(key, Value::List(Box::default()), 0, now);
+            match &mut store.entry_mut(id).value {
+                Value::List(l) => l,
+                _ => unreachable!("just stored a list"),
+            }
+        }
+    };
+    for v in &args[2..] {
+        match end {
+            End::Head => list.push_front(v),
+            End::Tail => list.push_back(v),
+        }
+    }
+    let len = list.len();
+    ctx.signal_ready(key);
+    ctx.out.int(len as i64)
+}
+
+fn lpush(ctx: &mut Ctx, args: &[Bytes]) {
+    push(ctx, args, End::Head, false)
+}
+
+fn rpush(ctx: &mut Ctx, args: &[Bytes]) {
+    push(ctx, args, End::Tail, false)
+}
+
+fn lpushx(ctx: &mut Ctx, args: &[Bytes]) {
+    push(ctx, args, End::Head, true)
+}
+
+fn rpushx(ctx: &mut Ctx, args: &[Bytes]) {
+    push(ctx, args, End::Tail, true)
+}
+
+/// Pops up to `count` elements from one end of a key's list, deleting it when emptied.
+fn pop_n(shard: &mut Shard, db: usize, key: &[u8], end: End, count: usize, now: u64) -> Vec<Bytes> {
+    let mut out = Vec::new();
+    if let Some(e) = shard.dbs[db].get_mut(key, now) {
+        if let Value::List(l) = &mut e.value {
+            for _ in 0..count {
+                let v = match end {
+                    End::Head => l.pop_front(),
+                    End::Tail => l.pop_back(),
+                };
+                match v {
+                    Some(v) => out.push(v),
+                    None => break,
+                }
+            }
+        }
+    }
+    drop_if_empty(shard, db, key, now);
+    out
+}
+
+fn pop(ctx: &mut Ctx, args: &[Bytes], end: End) {
+    let count = match args.get(2) {
+        None => None,
+        Some(a) => match args::int(a) {
+            Ok(n) if n >= 0 => Some(n as usize),
+            _ => return ctx.out.error("ERR value is out of range, must be positive"),
+        },
+    };
+    match list_ref(ctx, &args[1]) {
+        Err(()) => return ctx.out.error(errors::WRONGTYPE),
+        Ok(None) => {
+            return if count.is_some() { ctx.out.null_array() } else { ctx.out.null() };
+        }
+        Ok(Some(_)) => {}
+    }
+    let (db, now) = (ctx.db, ctx.now);
+    let values = pop_n(ctx.shard, db, &args[1], end, count.unwrap_or(1), now);
+    match count {
+        None => ctx.out.bulk(&values[0]),
+        Some(_) => {
+            ctx.out.array(values.len());
+            for v in &values {
+                ctx.out.bulk(v);
+            }
+        }
+    }
+}
+
+fn lpop(ctx: &mut Ctx, args: &[Bytes]) {
+    pop(ctx, args, End::Head)
+}
+
+fn rpop(ctx: &mut Ctx, args: &[Bytes]) {
+    pop(ctx, args, End::Tail)
+}
+
+fn llen(ctx: &mut Ctx, args: &[Bytes]) {
+    match list_ref(ctx, &args[1]) {
+        Err(()) => ctx.out.error(errors::WRONGTYPE),
+        Ok(l) => {
+            let n = l.map_or(0, |l| l.len());
+            ctx.out.int(n as i64)
+        }
+    }
+}
+
+/// Converts Redis start/stop indexes (negative from the end) into a clamped inclusive range, or None if empty.
+fn clamp_range(start: i64, stop: i64, len: usize) -> Option<(usize, usize)> {
+    let len = len as i64;
+    let mut s = if start < 0 { len + start } else { start };
+    let mut e = if stop < 0 { len + stop } else { stop };
+    if s < 0 {
+        s = 0;
+    }
+    if s > e || s >= len {
+        return None;
+    }
+    if e >= len {
+        e = len - 1;
+    }
+    Some((s as usize, e as usize))
+}
+
+fn lrange(ctx: &mut Ctx, args: &[Bytes]) {
+    let (Ok(start), Ok(stop)) = (args::int(&args[2]), args::int(&args[3])) else {
+        return ctx.out.error(errors::NOT_INTEGER);
+    };
+    let now = ctx.now;
+    let db = ctx.db;
+    let Ctx { shard, out, .. } = ctx;
+    let list = match shard.dbs[db].get_mut(&args[1], now) {
+        None => return out.array(0),
+        Some(e) => match &e.value {
+            Value::List(l) => l,
+            _ => return out.error(errors::WRONGTYPE),
+        },
+    };
+    match clamp_range(start, stop, list.len()) {
+        None => out.array(0),
+        Some((s, e)) => {
+            out.array(e - s + 1);
+            for v in list.iter_from(s).take(e - s + 1) {
+                out.bulk(v);
+            }
+        }
+    }
+}
+
+/// A list index (negative from the end) as a position, if in range.
+fn position(index: i64, len: usize) -> Option<usize> {
+    let i = if index < 0 { len as i64 + index } else { index };
+    (0..len as i64).contains(&i).then_some(i as usize)
+}
+
+fn lindex(ctx: &mut Ctx, args: &[Bytes]) {
+    let index = match args::int(&args[2]) {
+        Ok(i) => i,
+        Err(e) => return ctx.out.error(e),
+    };
+    let now = ctx.now;
+    let db = ctx.db;
+    let Ctx { shard, out, .. } = ctx;
+    match shard.dbs[db].get_mut(&args[1], now).map(|e| &e.value) {
+        None => out.null(),
+        Some(Value::List(l)) => match position(index, l.len()).and_then(|p| l.get(p)) {
+            Some(v) => out.bulk(v),
+            None => out.null(),
+        },
+        Some(_) => out.error(errors::WRONGTYPE),
+    }
+}
+
+fn lset(ctx: &mut Ctx, args: &[Bytes]) {
+    let index = match args::int(&args[2]) {
+        Ok(i) => i,
+        Err(e) => return ctx.out.error(e),
+    };
+    match list_ref(ctx, &args[1]) {
+        Err(()) => ctx.out.error(errors::WRONGTYPE),
+        Ok(None) => ctx.out.error(errors::NO_SUCH_KEY),
+        Ok(Some(l)) => match position(index, l.len()) {
+            Some(p) => {
+                l.set(p, &args[3]);
+                ctx.out.ok()
+            }
+            None => ctx.out.error("ERR index out of range"),
+        },
+    }
+}
+
+fn linsert(ctx: &mut Ctx, args: &[Bytes]) {
+    let after = if is(&args[2], "AFTER") {
+        true
+    } else if is(&args[2], "BEFORE") {
+        false
+    } else {
+        return ctx.out.error(errors::SYNTAX);
+    };
+    match list_ref(ctx, &args[1]) {
+        Err(()) => ctx.out.error(errors::WRONGTYPE),
+        Ok(None) => ctx.out.int(0),
+        Ok(Some(l)) => {
+            if l.insert_at_pivot(&args[3], &args[4], after) {
+                let n = l.len();
+                ctx.out.int(n as i64)
+            } else {
+                ctx.out.int(-1)
+            }
+        }
+    }
+}
+
+fn lrem(ctx: &mut Ctx, args: &[Bytes]) {
+    let count = match args::int(&args[2]) {
+        Ok(c) => c,
+        Err(e) => return ctx.out.error(e),
+    };
+    let removed = match list_ref(ctx, &args[1]) {
+        Err(()) => return ctx.out.error(errors::WRONGTYPE),
+        Ok(None) => 0,
+        Ok(Some(l)) => l.remove(&args[3], count),
+    };
+    let (db, now) = (ctx.db, ctx.now);
+    drop_if_empty(ctx.shard, db, &args[1], now);
+    ctx.out.int(removed as i64)
+}
+
+fn ltrim(ctx: &mut Ctx, args: &[Bytes]) {
+    let (Ok(start), Ok(stop)) = (args::int(&args[2]), args::int(&args[3])) else {
+        return ctx.out.error(errors::NOT_INTEGER);
+    };
+    match list_ref(ctx, &args[1]) {
+        Err(()) => return ctx.out.error(errors::WRONGTYPE),
+        Ok(None) => {}
+        Ok(Some(l)) => match clamp_range(start, stop, l.len()) {
+            Some((s, e)) => l.retain_range(s, e),
+            None => {
+                let n = l.len();
+                if n > 0 {
+                    // Keep nothing: trim everything away.
+                    while l.pop_front().is_some() {}
+                }
+            }
+        },
+    }
+    let (db, now) = (ctx.db, ctx.now);
+    drop_if_empty(ctx.shard, db, &args[1], now);
+    ctx.out.ok()
+}
+
+fn lpos(ctx: &mut Ctx, args: &[Bytes]) {
+    let mut rank: i64 = 1;
+    let mut count: Option<usize> = None;
+    let mut maxlen: usize = 0;
+    let mut i = 3;
+    while i < args.len() {
+        let Some(v) = args.get(i + 1) else {
+            return ctx.out.error(errors::SYNTAX);
+        };
+        let n = match args::int(v) {
+            Ok(n) => n,
+            Err(e) => return ctx.out.error(e),
+        };
+        if is(&args[i], "RANK") {
+            if n == 0 {
+                return ctx.out.error(
+                    "ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use \
+                     negative to start from the end of the list",
+                );
+            }
+            if n == i64::MIN {
+                return ctx.out.error("ERR value is out of range");
+            }
+            rank = n;
+        } else if is(&args[i], "COUNT") {
+            if n < 0 {
+                return ctx.out.error("ERR COUNT can't be negative");
+            }
+            count = Some(n as usize);
+        } else if is(&args[i], "MAXLEN") {
+            if n < 0 {
+                return ctx.out.error("ERR MAXLEN can't be negative");
+            }
+            maxlen = n as usize;
+        } else {
+            return ctx.out.error(errors::SYNTAX);
+        }
+        i += 2;
+    }
+    let now = ctx.now;
+    let db = ctx.db;
+    let Ctx { shard, out, .. } = ctx;
+    let list = match shard.dbs[db].get_mut(&args[1], now).map(|e| &e.value) {
+        None => return if count.is_some() { out.array(0) } else { out.null() },
+        Some(Value::List(l)) => l,
+        Some(_) => return out.error(errors::WRONGTYPE),
+    };
+    let want = match count {
+        Some(0) => usize::MAX,
+        Some(c) => c,
+        None => 1,
+    };
+    let len = list.len();
+    let scan = if maxlen == 0 { len } else { maxlen.min(len) };
+    let mut skip = rank.unsigned_abs() - 1;
+    let mut found = Vec::new();
+    let matches = |(i, v): (usize, &[u8])| (v == &args[2][..]).then_some(i);
+    let positions: Box<dyn Iterator<Item = usize>> = if rank > 0 {
+        Box::new(list.iter_from(0).take(scan).enumerate().filter_map(matches))
+    } else {
+        Box::new(
+            list.iter_rev_from(len.saturating_sub(1)).take(scan).enumerate().filter_map(matches).map(|i| len - 1 - i),
+        )
+    };
+    for p in positions {
+        if skip > 0 {
+            skip -= 1;
+            continue;
+        }
+        found.push(p);
+        if found.len() >= want {
+            break;
+        }
+    }
+    match count {
+        None => match found.first() {
+            Some(&p) => out.int(p as i64),
+            None => out.null(),
+        },
+        Some(_) => {
+            out.array(found.len());
+            for p in found {
+                out.int(p as i64);
+            }
+        }
+    }
+}
+
+/// LMOVE on one shard: pops from `src`'s `from` end and pushes to `dst`'s `to` end; replies with the element.
+fn move_one(ctx: &mut Ctx, src: &Bytes, dst: &Bytes, from: End, to: End) {
+    let now = ctx.now;
+    let db = ctx.db;
+    let src_is_list = match ctx.shard.dbs[db].peek(src, now).map(|e| matches!(e.value, Value::List(_))) {
+        None => return ctx.out.null(),
+        Some(ok) => ok,
+    };
+    let dst_ok = ctx.shard.dbs[db].peek(dst, now).is_none_or(|e| matches!(e.value, Value::List(_)));
+    if !src_is_list || !dst_ok {
+        return ctx.out.error(errors::WRONGTYPE);
+    }
+    let v = pop_n(ctx.shard, db, src, from, 1, now).pop().expect("source list is not empty");
+    push_values(ctx.shard, db, dst, to, std::slice::from_ref(&v), now);
+    ctx.signal_ready(dst);
+    ctx.out.bulk(&v);
+}
+
+/// Pushes values to a key's list (creating it), for moves.
+fn push_values(shard: &mut Shard, db: usize, key: &[u8], to: End, values: &[Bytes], now: u64) {
+    let store = &mut shard.dbs[db];
+    let id = match store.find(key, now) {
+        Some(id) => id,
+        None => store.set(key, Value::List(Box::default()), 0, now),
+    };
+    if let Value::List(l) = &mut store.entry_mut(id).value {
+        for v in values {
+            match to {
+                End::Head => l.push_front(v),
+                End::Tail => l.push_back(v),
+            }
+        }
+    }
+}
+
+fn lmove_args(args: &[Bytes]) -> Result<(End, End), &'static str> {
+    match (End::parse(&args[3]), End::parse(&args[4])) {
+        (Some(f), Some(t)) => Ok((f, t)),
+        _ => Err(errors::SYNTAX),
+    }
+}
+
+fn lmove(ctx: &mut Ctx, args: &[Bytes]) {
+    match lmove_args(args) {
+        Ok((from, to)) => move_one(ctx, &args[1], &args[2], from, to),
+        Err(e) => ctx.out.error(e),
+    }
+}
+
+fn rpoplpush(ctx: &mut Ctx, args: &[Bytes]) {
+    move_one(ctx, &args[1], &args[2], End::Tail, End::Head)
+}
+
+/// Parses a blocking timeout in seconds (a float) into milliseconds; 0 = forever.
+pub fn parse_timeout(arg: &[u8]) -> Result<u64, &'static str> {
+    let secs = args::float(arg).map_err(|_| "ERR timeout is not a float or out of range")?;
+    if secs < 0.0 {
+        return Err(errors::TIMEOUT_NEGATIVE);
+    }
+    let ms = (secs * 1000.0).ceil();
+    if !ms.is_finite() || ms > (i64::MAX / 2) as f64 {
+        return Err("ERR timeout is out of range");
+    }
+    Ok(ms as u64)
+}
+
+/// Options of LMPOP/BLMPOP: the keys, the end and the count.
+struct MpopArgs {
+    keys: std::ops::Range<usize>,
+    end: End,
+    count: usize,
+}
+
+/// Parses `numkeys key... LEFT|RIGHT [COUNT n]` starting at `at`.
+fn parse_mpop(args: &[Bytes], at: usize) -> Result<MpopArgs, &'static str> {
+    let numkeys = match args::int(&args[at]) {
+        Ok(n) if n > 0 => n as usize,
+        Ok(_) => return Err("ERR numkeys should be greater than 0"),
+        Err(e) => return Err(e),
+    };
+    let first = at + 1;
+    if numkeys > args.len().saturating_sub(first + 1) {
+        return Err("ERR Number of keys can't be greater than number of args");
+    }
+    let end = End::parse(&args[first + numkeys]).ok_or(errors::SYNTAX)?;
+    let mut count = 1;
+    let mut i = first + numkeys + 1;
+    let mut seen_count = false;
+    while i < args.len() {
+        if is(&args[i], "COUNT") && i + 1 < args.len() && !seen_count {
+            count = match args::int(&args[i + 1]) {
+                Ok(c) if c > 0 => c as usize,
+                _ => return Err("ERR count should be greater than 0"),
+            };
+            seen_count = true;
+            i += 2;
+        } else {
+            return Err(errors::SYNTAX);
+        }
+    }
+    Ok(MpopArgs { keys: first..first + numkeys, end, count })
+}
+
+/// The shape of a multi-key pop's reply.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum PopReply {
+    /// BLPOP/BRPOP: `[key, element]`.
+    KeyValue,
+    /// LMPOP/BLMPOP: `[key, [elements...]]`.
+    KeyValues,
+}
+
+/// Pops from the first non-empty list among `keys` (on this shard); replies and records what it took.
+/// Returns false when every key is empty (nothing written).
+fn pop_first(ctx: &mut Ctx, keys: &[Bytes], end: End, count: usize, shape: PopReply) -> bool {
+    let now = ctx.now;
+    let db = ctx.db;
+    for key in keys {
+        match ctx.shard.dbs[db].peek(key, now).map(|e| matches!(e.value, Value::List(_))) {
+            None => continue,
+            Some(false) => {
+                ctx.out.error(errors::WRONGTYPE);
+                return true;
+            }
+            Some(true) => {}
+        }
+        let values = pop_n(ctx.shard, db, key, end, count, now);
+        write_pop(&mut ctx.out, key, &values, shape);
+        ctx.undo = Some(Undo { shard: ctx.shard.id, db, key: key.clone(), head: end == End::Head, values });
+        return true;
+    }
+    false
+}
+
+fn write_pop(out: &mut Out, key: &[u8], values: &[Bytes], shape: PopReply) {
+    out.array(2);
+    out.bulk(key);
+    match shape {
+        PopReply::KeyValue => out.bulk(&values[0]),
+        PopReply::KeyValues => {
+            out.array(values.len());
+            for v in values {
+                out.bulk(v);
+            }
+        }
+    }
+}
+
+fn lmpop(ctx: &mut Ctx, args: &[Bytes]) {
+    let m = match parse_mpop(args, 1) {
+        Ok(m) => m,
+        Err(e) => return ctx.out.error(e),
+    };
+    if !pop_first(ctx, &args[m.keys.clone()], m.end, m.count, PopReply::KeyValues) {
+        ctx.out.null_array();
+    }
+}
+
+/// BLPOP/BRPOP on one shard: pop now, or block (or, where blocking is not allowed, reply with the null array).
+fn bpop(ctx: &mut Ctx, args: &[Bytes], end: End) {
+    if let Err(e) = parse_timeout(&args[args.len() - 1]) {
+        return ctx.out.error(e);
+    }
+    let keys = &args[1..args.len() - 1];
+    if !pop_first(ctx, keys, end, 1, PopReply::KeyValue) {
+        ctx.block_on(keys, args);
+    }
+}
+
+fn blpop(ctx: &mut Ctx, args: &[Bytes]) {
+    bpop(ctx, args, End::Head)
+}
+
+fn brpop(ctx: &mut Ctx, args: &[Bytes]) {
+    bpop(ctx, args, End::Tail)
+}
+
+fn blmpop(ctx: &mut Ctx, args: &[Bytes]) {
+    if let Err(e) = parse_timeout(&args[1]) {
+        return ctx.out.error(e);
+    }
+    let m = match parse_mpop(args, 2) {
+        Ok(m) => m,
+        Err(e) => return ctx.out.error(e),
+    };
+    let keys = &args[m.keys.clone()];
+    if !pop_first(ctx, keys, m.end, m.count, PopReply::KeyValues) {
+        ctx.block_on(keys, args);
+    }
+}
+
+/// BLMOVE/BRPOPLPUSH on one shard: move now, or block on the source.
+fn bmove(ctx: &mut Ctx, args: &[Bytes], from: End, to: End) {
+    let now = ctx.now;
+    let db = ctx.db;
+    let (src, dst) = (&args[1], &args[2]);
+    if ctx.shard.dbs[db].peek(src, now).is_some() {
+        return move_one(ctx, src, dst, from, to);
+    }
+    if ctx.shard.dbs[db].peek(dst, now).is_some_and(|e| !matches!(e.value, Value::List(_))) {
+        return ctx.out.error(errors::WRONGTYPE);
+    }
+    ctx.block_on(std::slice::from_ref(src), args);
+}
+
+fn blmove(ctx: &mut Ctx, args: &[Bytes]) {
+    let (from, to) = match lmove_args(args) {
+        Ok(d) => d,
+        Err(e) => return ctx.out.error(e),
+    };
+    if let Err(e) = parse_timeout(&args[5]) {
+        return ctx.out.error(e);
+    }
+    bmove(ctx, args, from, to)
+}
+
+fn brpoplpush(ctx: &mut Ctx, args: &[Bytes]) {
+    if let Err(e) = parse_timeout(&args[3]) {
+        return ctx.out.error(e);
+    }
+    bmove(ctx, args, End::Tail, End::Head)
+}
+
+/// LMOVE/RPOPLPUSH/BLMOVE/BRPOPLPUSH between two shards: under exclusive locks on both keys, check types, pop
+/// from the source, push to the destination. A blocking form with an empty source registers its waiter on the
+/// source's shard while the locks are still held, so no push can slip in between.
+async fn move_across(s: &mut Session, args: Vec<Bytes>, from: End, to: End, blocking: bool) {
+    let blocking = blocking && s.may_block();
+    let (src, dst) = (args[1].clone(), args[2].clone());
+    let n = s.nshards();
+    let (ss, ds) = (key_shard(&src, n), key_shard(&dst, n));
+    let groups = s.group_keys([&src, &dst]);
+    let txid = s.lock(&groups, true).await;
+    let db = s.db;
+    let types = s
+        .run_parts(vec![(ss, src.clone()), (ds, dst.clone())], move |sh, k| {
+            sh.dbs[db].peek(&k, crate::db::now_ms()).map(|e| matches!(e.value, Value::List(_)))
+        })
+        .await;
+    let (src_type, dst_type) = (types[0], types[1]);
+    if src_type == Some(false) || (src_type.is_some() && dst_type == Some(false)) {
+        s.unlock([ss, ds], txid);
+        return s.reply().error(errors::WRONGTYPE);
+    }
+    if src_type.is_none() {
+        if dst_type == Some(false) && blocking {
+            s.unlock([ss, ds], txid);
+            return s.reply().error(errors::WRONGTYPE);
+        }
+        if blocking {
+            let keys = vec![src.clone()];
+            s.block_across(vec![(ss, keys)], args.clone()).await;
+        } else {
+            s.reply().null();
+        }
+        s.unlock([ss, ds], txid);
+        return;
+    }
+    let value = s
+        .on_shard(ss, move |sh| {
+            let v = pop_n(sh, db, &src, from, 1, crate::db::now_ms());
+            sh.unlock(txid);
+            v
+        })
+        .await;
+    // Under the lock the source cannot empty out, short of FLUSHALL/SWAPDB racing in.
+    let Some(v) = value.into_iter().next() else {
+        s.unlock([ds], txid);
+        return s.reply().null();
+    };
+    let pushed = v.clone();
+    s.on_shard(ds, move |sh| {
+        push_values(sh, db, &dst, to, std::slice::from_ref(&pushed), crate::db::now_ms());
+        sh.blocking.signal(db, &dst);
+        sh.unlock(txid);
+        sh.serve_ready();
+    })
+    .await;
+    s.reply().bulk(&v)
+}
+
+fn lmove_cross(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
+    Box::pin(async move {
+        let (from, to) = match lmove_args(&args) {
+            Ok(d) => d,
+            Err(e) => return s.reply().error(e),
+        };
+        let blocking = args.len() == 6;
+        if blocking {
+            if let Err(e) = parse_timeout(&args[5]) {
+                return s.reply().error(e);
+            }
+        }
+        move_across(s, args, from, to, blocking).await
+    })
+}
+
+fn rpoplpush_cross(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
+    Box::pin(async move {
+        let blocking = args.len() == 4;
+        if blocking {
+            if let Err(e) = parse_timeout(&args[3]) {
+                return s.reply().error(e);
+            }
+        }
+        move_across(s, args, End::Tail, End::Head, blocking).await
+    })
+}
+
+/// BLPOP/BRPOP/LMPOP/BLMPOP with keys on several shards: under exclusive locks on all keys, pop from the first
+/// non-empty key in argument order; if all are empty, block on every shard before the locks are released.
+fn pop_cross(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
+    Box::pin(async move {
+        let name = args[0].to_ascii_lowercase();
+        let (keys, end, count, shape, blocking) = match name.as_slice() {
+            b"blpop" | b"brpop" => {
+                if let Err(e) = parse_timeout(&args[args.len() - 1]) {
+                    return s.reply().error(e);
+                }
+                let end = if name == b"blpop" { End::Head } else { End::Tail };
+                (args[1..args.len() - 1].to_vec(), end, 1, PopReply::KeyValue, true)
+            }
+            _ => {
+                let blocking = name == b"blmpop";
+                if blocking {
+                    if let Err(e) = parse_timeout(&args[1]) {
+                        return s.reply().error(e);
+                    }
+                }
+                match parse_mpop(&args, if blocking { 2 } else { 1 }) {
+                    Ok(m) => (args[m.keys].to_vec(), m.end, m.count, PopReply::KeyValues, blocking),
+                    Err(e) => return s.reply().error(e),
+                }
+            }
+        };
+        let groups = s.group_keys(keys.iter());
+        let shards: Vec<usize> = groups.iter().map(|(g, _)| *g).collect();
+        let txid = s.lock(&groups, true).await;
+        let db = s.db;
+        let types = s
+            .run_parts(groups.clone(), move |sh, ks| {
+                let now = crate::db::now_ms();
+                ks.into_iter()
+                    .map(|k| {
+                        let t = sh.dbs[db].peek(&k, now).map(|e| matches!(e.value, Value::List(_)));
+                        (k, t)
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .await;
+        let types: Vec<(Bytes, Option<bool>)> = types.into_iter().flatten().collect();
+        let first =
+            keys.iter().find_map(|k| types.iter().find(|(t, ty)| t == k && ty.is_some()).map(|(_, ty)| (k, *ty)));
+        match first {
+            Some((_, Some(false))) => {
+                s.unlock(shards, txid);
+                s.reply().error(errors::WRONGTYPE)
+            }
+            Some((key, _)) => {
+                let key = key.clone();
+                let shard = key_shard(&key, s.nshards());
+                let k = key.clone();
+                let values = s.on_shard(shard, move |sh| pop_n(sh, db, &k, end, count, crate::db::now_ms())).await;
+                s.unlock(shards, txid);
+                write_pop(&mut s.reply(), &key, &values, shape);
+            }
+            None if blocking && s.may_block() => {
+                s.block_across(groups, args.clone()).await;
+                s.unlock(shards, txid);
+            }
+            None => {
+                s.unlock(shards, txid);
+                s.reply().null_array()
+            }
+        }
+    })
+}

@@ -1,0 +1,1388 @@
+//! The list value: a deque of byte-packed nodes (our own take on Redis's quicklist of listpacks).
+//!
+//! Users keep millions of short messages in lists, so memory per element matters as much as speed. A
+//! `VecDeque<Vec<u8>>` would cost 24 bytes of header plus an allocation (16+ bytes) per element; packing
+//! elements into ~8 KiB byte buffers brings the overhead down to 2 bytes per small element, like Redis.
+//!
+//! Element encoding inside a node: `varint(len) ++ bytes ++ backlen(len)`, where `varint` is LEB128 and
+//! `backlen` is the same bytes in reverse order, so that the last element of a node can be found from the end
+//! without scanning (reading backwards, the last byte carries the low 7 bits and a "more to the left" flag).
+//! A 1-byte element costs 3 bytes, a 32-byte one 34.
+//!
+//! Invariants:
+//! - `len` is the sum of the nodes' `count`s; every node holds at least one element (empty nodes are freed at
+//!   once), and an empty list owns no heap memory at all.
+//! - a node's live bytes are `buf[start..]`, an exact concatenation of `count` encoded elements; `buf[..start]` is
+//!   front headroom (space for `push_front` or bytes left behind by `pop_front`), `capacity - len` back headroom.
+//! - a node's live payload is at most `NODE_BYTES`, except a node holding exactly one element whose encoding is
+//!   larger than that (such a node is exactly that element, with `start == 0`, and nothing is ever added to it).
+//! - a node's buffer capacity is at most `max(NODE_BYTES, its live payload)`: buffers grow geometrically but are
+//!   clamped to what `NODE_BYTES` needs, and shrink back when at most a quarter of them is live.
+//! - `start` fits in `u32`: it is non-zero only in buffers of at most `NODE_BYTES` bytes.
+
+use std::collections::VecDeque;
+use std::fmt;
+
+use bytes::Bytes;
+
+/// Most payload bytes in one node (Redis's `list-max-listpack-size -2`): large enough that per-node costs
+/// vanish per element, small enough that an insert or a scan inside one node stays cheap.
+pub const NODE_BYTES: usize = 8192;
+
+/// Smallest buffer we allocate for a new node: below this, malloc rounds up anyway, and the first few pushes
+/// then need no reallocation.
+const MIN_CAP: usize = 16;
+
+/// Buffers at most this large are never shrunk: reallocating them would save too little to pay for itself.
+const SHRINK_MIN_CAP: usize = 64;
+
+/// Copying out a popped element larger than this costs more than handing over its node's buffer.
+const ZERO_COPY_MIN: usize = 1024;
+
+/// Bytes taken by the LEB128 encoding of `n`.
+#[inline]
+fn varint_len(mut n: usize) -> usize {
+    let mut l = 1;
+    while n >= 0x80 {
+        n >>= 7;
+        l += 1;
+    }
+    l
+}
+
+/// Encoded size of an element of `data_len` bytes: header, data and back-length.
+#[inline]
+fn enc_len(data_len: usize) -> usize {
+    data_len + 2 * varint_len(data_len)
+}
+
+/// Writes the LEB128 encoding of `n` into `out`, returning its length.
+#[inline]
+fn write_varint(out: &mut [u8; 10], mut n: usize) -> usize {
+    let mut i = 0;
+    loop {
+        let b = (n & 0x7f) as u8;
+        n >>= 7;
+        if n == 0 {
+            out[i] = b;
+            return i + 1;
+        }
+        out[i] = b | 0x80;
+        i += 1;
+    }
+}
+
+/// Writes the encoding of `v` into `out`, which must be exactly `enc_len(v.len())` bytes.
+fn write_elem(out: &mut [u8], v: &[u8]) {
+    let mut hdr = [0u8; 10];
+    let n = write_varint(&mut hdr, v.len());
+    out[..n].copy_from_slice(&hdr[..n]);
+    out[n..n + v.len()].copy_from_slice(v);
+    let back = &mut out[n + v.len()..];
+    for (i, &b) in hdr[..n].iter().enumerate() {
+        back[n - 1 - i] = b;
+    }
+}
+
+/// Appends the encoding of `v` to `out` (without zero-filling first, unlike `write_elem` on a resized Vec).
+fn append_elem(out: &mut Vec<u8>, v: &[u8]) {
+    let mut hdr = [0u8; 10];
+    let n = write_varint(&mut hdr, v.len());
+    out.extend_from_slice(&hdr[..n]);
+    out.extend_from_slice(v);
+    out.extend(hdr[..n].iter().rev());
+}
+
+/// Decodes the element starting at `off`: `(data_start, data_end, next_element_offset)`.
+#[inline]
+fn read_fwd(buf: &[u8], off: usize) -> (usize, usize, usize) {
+    let b = buf[off];
+    if b < 0x80 {
+        let ds = off + 1;
+        let de = ds + b as usize;
+        return (ds, de, de + 1);
+    }
+    let mut v = 0usize;
+    let mut shift = 0;
+    let mut i = off;
+    loop {
+        let b = buf[i];
+        i += 1;
+        v |= ((b & 0x7f) as usize) << shift;
+        if b & 0x80 == 0 {
+            break;
+        }
+        shift += 7;
+    }
+    let de = i + v;
+    (i, de, de + (i - off))
+}
+
+/// Decodes the element ending at `end` (exclusive): `(element_start, data_start, data_end)`.
+#[inline]
+fn read_back(buf: &[u8], end: usize) -> (usize, usize, usize) {
+    let b = buf[end - 1];
+    if b < 0x80 {
+        let de = end - 1;
+        let ds = de - b as usize;
+        return (ds - 1, ds, de);
+    }
+    let mut v = 0usize;
+    let mut shift = 0;
+    let mut i = end;
+    loop {
+        i -= 1;
+        let b = buf[i];
+        v |= ((b & 0x7f) as usize) << shift;
+        if b & 0x80 == 0 {
+            break;
+        }
+        shift += 7;
+    }
+    let n = end - i;
+    let ds = i - v;
+    (ds - n, ds, i)
+}
+
+/// One packed run of elements. 32 bytes, so the node table costs well under 1% of the payload it indexes.
+struct Node {
+    /// `buf[start..]` are the encoded elements; `buf[..start]` is headroom for cheap `push_front`.
+    buf: Vec<u8>,
+    /// Offset of the first element. `u32` keeps the node at 32 bytes; see the module invariants.
+    start: u32,
+    /// Number of elements, kept so that indexing can skip whole nodes.
+    count: u32,
+}
+
+impl Node {
+    /// A node holding just `v`. The buffer is exact-sized (or `MIN_CAP`) so a one-element list stays small;
+    /// when the element is pushed at the front, the spare room is put before it, where later pushes go.
+    fn with_elem(v: &[u8], at_front: bool) -> Node {
+        let e = enc_len(v.len());
+        let cap = if e >= NODE_BYTES { e } else { e.max(MIN_CAP) };
+        let start = if at_front { cap - e } else { 0 };
+        let mut buf = Vec::with_capacity(cap);
+        buf.resize(start, 0);
+        append_elem(&mut buf, v);
+        Node { buf, start: start as u32, count: 1 }
+    }
+
+    /// A node holding an already-encoded run of `count` elements, in an exact-sized buffer.
+    fn from_payload(payload: &[u8], count: usize) -> Node {
+        let mut buf = Vec::with_capacity(payload.len().max(MIN_CAP));
+        buf.extend_from_slice(payload);
+        Node { buf, start: 0, count: count as u32 }
+    }
+
+    #[inline]
+    fn start(&self) -> usize {
+        self.start as usize
+    }
+
+    #[inline]
+    fn count(&self) -> usize {
+        self.count as usize
+    }
+
+    /// Bytes of encoded elements.
+    #[inline]
+    fn live(&self) -> usize {
+        self.buf.len() - self.start()
+    }
+
+    #[inline]
+    fn payload(&self) -> &[u8] {
+        &self.buf[self.start()..]
+    }
+
+    /// Whether an element of encoded size `e` may be added without breaking the size bound.
+    #[inline]
+    fn fits(&self, e: usize) -> bool {
+        self.live() + e <= NODE_BYTES
+    }
+
+    /// Offset of element `i` (< count), scanning from whichever end of the node is nearer.
+    fn offset_of(&self, i: usize) -> usize {
+        let count = self.count();
+        debug_assert!(i < count);
+        if i <= count / 2 {
+            let mut off = self.start();
+            for _ in 0..i {
+                off = read_fwd(&self.buf, off).2;
+            }
+            off
+        } else {
+            let mut end = self.buf.len();
+            for _ in 0..count - i {
+                end = read_back(&self.buf, end).0;
+            }
+            end
+        }
+    }
+
+    /// Data of the element starting at `off`.
+    #[inline]
+    fn data_at(&self, off: usize) -> &[u8] {
+        let (ds, de, _) = read_fwd(&self.buf, off);
+        &self.buf[ds..de]
+    }
+
+    /// Ensures `e` free bytes at the front (or the back) of the live bytes, keeping pushes amortized O(1):
+    /// - compact (slide the live bytes inside the buffer) when it cannot grow any more, or when the free room
+    ///   (typically a dead prefix left by pops) is at least a quarter of the live bytes: the copy of `live`
+    ///   bytes then buys `live / 4` bytes of pushes, and a queue living in one node stays within ~1.5x its
+    ///   size instead of growing. A quarter of the spare room stays on the other side so that pushes
+    ///   alternating between ends do not ping-pong;
+    /// - otherwise reallocate to 1.5x what is needed, clamped to `NODE_BYTES` (a full node is then exactly
+    ///   `NODE_BYTES`), putting the new room on the side that needs it: headroom in front proportional to the
+    ///   node's size for `push_front`, and plain `realloc` growth at the back for `push_back`. 1.5x rather than
+    ///   2x because the slack of a partly filled buffer is what small lists pay per element.
+    ///
+    /// The caller guarantees `live + e <= NODE_BYTES`.
+    fn make_room(&mut self, e: usize, at_front: bool) {
+        let start = self.start();
+        let len = self.buf.len();
+        let cap = self.buf.capacity();
+        let (side, other) = if at_front { (start, cap - len) } else { (cap - len, start) };
+        if side >= e {
+            return;
+        }
+        let live = len - start;
+        let need = live + e;
+        debug_assert!(need <= NODE_BYTES);
+        let free = cap - live;
+        let slide = free >= e && (cap >= NODE_BYTES || (free - e) * 4 >= live);
+        let new_cap = if slide { cap } else { (need + need / 2).min(NODE_BYTES).max(need) };
+        let spare = new_cap - need;
+        let other_keep = if slide { spare / 4 } else { other.min(spare / 2) };
+        let front = if at_front { e + spare - other_keep } else { other_keep };
+        self.relayout(new_cap, front, slide);
+    }
+
+    /// Moves the live bytes to offset `front` of a buffer of capacity `new_cap` (the same buffer when `in_place`).
+    fn relayout(&mut self, new_cap: usize, front: usize, in_place: bool) {
+        let start = self.start();
+        let live = self.live();
+        if in_place {
+            let new_len = front + live;
+            if new_len > self.buf.len() {
+                self.buf.resize(new_len, 0);
+            }
+            self.buf.copy_within(start..start + live, front);
+            self.buf.truncate(new_len);
+        } else if front == start && new_cap > self.buf.capacity() {
+            // Plain growth at the back: let realloc extend the block in place when it can.
+            self.buf.reserve_exact(new_cap - self.buf.len());
+        } else {
+            let mut nb = Vec::with_capacity(new_cap);
+            nb.resize(front, 0);
+            nb.extend_from_slice(&self.buf[start..]);
+            self.buf = nb;
+        }
+        self.start = front as u32;
+    }
+
+    /// Gives memory back once at most a quarter of the buffer is live (after pops, removals, trims). The new
+    /// buffer is twice the live bytes, the spare split between both ends; the 4x hysteresis against growth
+    /// keeps this amortized O(1).
+    fn maybe_shrink(&mut self) {
+        let cap = self.buf.capacity();
+        let live = self.live();
+        if cap > SHRINK_MIN_CAP && live * 4 <= cap {
+            let new_cap = (live * 2).max(MIN_CAP);
+            self.relayout(new_cap, (new_cap - live) / 2, false);
+        }
+    }
+
+    fn push_back(&mut self, v: &[u8], e: usize) {
+        self.make_room(e, false);
+        append_elem(&mut self.buf, v);
+        self.count += 1;
+    }
+
+    fn push_front(&mut self, v: &[u8], e: usize) {
+        self.make_room(e, true);
+        let s = self.start() - e;
+        write_elem(&mut self.buf[s..s + e], v);
+        self.start = s as u32;
+        self.count += 1;
+    }
+
+    /// Replaces the `old` bytes at `off` by `new` bytes of room, shifting the rest of the node; returns the
+    /// (possibly moved) offset of that room. The caller writes it and fixes `count`, and guarantees the
+    /// result fits `NODE_BYTES`.
+    fn splice(&mut self, off: usize, old: usize, new: usize) -> usize {
+        let rel = off - self.start();
+        if new > old {
+            self.make_room(new - old, false);
+        }
+        let off = self.start() + rel;
+        let old_len = self.buf.len();
+        if new > old {
+            self.buf.resize(old_len + (new - old), 0);
+        }
+        self.buf.copy_within(off + old..old_len, off + new);
+        if new < old {
+            self.buf.truncate(old_len - (old - new));
+        }
+        off
+    }
+
+    /// Removes elements equal to `v`: ignores the first `skip` matches, then removes up to `limit`. Compacts in
+    /// place with one pass; returns how many were removed.
+    fn remove_matches(&mut self, v: &[u8], skip: usize, limit: usize) -> usize {
+        let end = self.buf.len();
+        let mut r = self.start();
+        let mut w = r;
+        let mut seen = 0;
+        let mut removed = 0;
+        while r < end && removed < limit {
+            let (ds, de, next) = read_fwd(&self.buf, r);
+            let mut drop = false;
+            if &self.buf[ds..de] == v {
+                seen += 1;
+                drop = seen > skip;
+            }
+            if drop {
+                removed += 1;
+            } else {
+                if w != r {
+                    self.buf.copy_within(r..next, w);
+                }
+                w += next - r;
+            }
+            r = next;
+        }
+        if removed > 0 {
+            self.buf.copy_within(r..end, w);
+            self.buf.truncate(w + (end - r));
+            self.count -= removed as u32;
+        }
+        removed
+    }
+
+    fn count_matches(&self, v: &[u8]) -> usize {
+        let mut off = self.start();
+        let mut n = 0;
+        while off < self.buf.len() {
+            let (ds, de, next) = read_fwd(&self.buf, off);
+            if &self.buf[ds..de] == v {
+                n += 1;
+            }
+            off = next;
+        }
+        n
+    }
+
+    /// The element at `ds..de` as the node is being dropped: a large element takes over the node's buffer
+    /// instead of being copied, when that buffer is not much bigger than the element.
+    fn into_bytes(self, ds: usize, de: usize) -> Bytes {
+        let n = de - ds;
+        if n >= ZERO_COPY_MIN && n * 2 >= self.buf.capacity() {
+            Bytes::from(self.buf).slice(ds..de)
+        } else {
+            Bytes::copy_from_slice(&self.buf[ds..de])
+        }
+    }
+}
+
+impl Clone for Node {
+    /// Copies only the live bytes, into an exact-sized buffer.
+    fn clone(&self) -> Node {
+        Node::from_payload(self.payload(), self.count())
+    }
+}
+
+/// A Redis list value: a deque of packed nodes. See the module docs for the layout and invariants.
+#[derive(Default)]
+pub struct List {
+    nodes: VecDeque<Node>,
+    len: usize,
+}
+
+impl List {
+    pub fn new() -> Self {
+        List { nodes: VecDeque::new(), len: 0 }
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Removes every element and frees all memory.
+    pub fn clear(&mut self) {
+        self.nodes = VecDeque::new();
+        self.len = 0;
+    }
+
+    /// Adds a node at `at`; the first node gets a table of exactly one slot (std's minimum non-zero capacity is
+    /// 4, which would be 96 wasted bytes for the very common one-node list).
+    fn insert_node(&mut self, at: usize, node: Node) {
+        if self.nodes.capacity() == 0 {
+            self.nodes.reserve_exact(1);
+        }
+        self.nodes.insert(at, node);
+    }
+
+    /// Releases the node table when the list empties, and shrinks it when mostly unused.
+    fn after_node_removal(&mut self) {
+        if self.nodes.is_empty() {
+            self.nodes = VecDeque::new();
+        } else if self.nodes.capacity() > 8 && self.nodes.len() * 4 <= self.nodes.capacity() {
+            self.nodes.shrink_to(self.nodes.len() * 2);
+        }
+    }
+
+    pub fn push_front(&mut self, v: &[u8]) {
+        let e = enc_len(v.len());
+        match self.nodes.front_mut() {
+            Some(n) if n.fits(e) => n.push_front(v, e),
+            _ => self.insert_node(0, Node::with_elem(v, true)),
+        }
+        self.len += 1;
+    }
+
+    pub fn push_back(&mut self, v: &[u8]) {
+        let e = enc_len(v.len());
+        match self.nodes.back_mut() {
+            Some(n) if n.fits(e) => n.push_back(v, e),
+            _ => {
+                let at = self.nodes.len();
+                self.insert_node(at, Node::with_elem(v, false))
+            }
+        }
+        self.len += 1;
+    }
+
+    pub fn pop_front(&mut self) -> Option<Bytes> {
+        let node = self.nodes.front_mut()?;
+        let (ds, de, next) = read_fwd(&node.buf, node.start());
+        self.len -= 1;
+        if node.count == 1 {
+            let node = self.nodes.pop_front().expect("front node exists");
+            self.after_node_removal();
+            return Some(node.into_bytes(ds, de));
+        }
+        let out = Bytes::copy_from_slice(&node.buf[ds..de]);
+        node.start = next as u32;
+        node.count -= 1;
+        node.maybe_shrink();
+        Some(out)
+    }
+
+    pub fn pop_back(&mut self) -> Option<Bytes> {
+        let node = self.nodes.back_mut()?;
+        let (es, ds, de) = read_back(&node.buf, node.buf.len());
+        self.len -= 1;
+        if node.count == 1 {
+            let node = self.nodes.pop_back().expect("back node exists");
+            self.after_node_removal();
+            return Some(node.into_bytes(ds, de));
+        }
+        let out = Bytes::copy_from_slice(&node.buf[ds..de]);
+        node.buf.truncate(es);
+        node.count -= 1;
+        node.maybe_shrink();
+        Some(out)
+    }
+
+    pub fn front(&self) -> Option<&[u8]> {
+        let n = self.nodes.front()?;
+        Some(n.data_at(n.start()))
+    }
+
+    pub fn back(&self) -> Option<&[u8]> {
+        let n = self.nodes.back()?;
+        let (_, ds, de) = read_back(&n.buf, n.buf.len());
+        Some(&n.buf[ds..de])
+    }
+
+    /// `(node, index within node)` of element `index < len`, skipping whole nodes from the nearer end.
+    fn locate(&self, index: usize) -> (usize, usize) {
+        debug_assert!(index < self.len);
+        if index < self.len / 2 {
+            let mut i = index;
+            for (ni, n) in self.nodes.iter().enumerate() {
+                if i < n.count() {
+                    return (ni, i);
+                }
+                i -= n.count();
+            }
+        } else {
+            let mut back = self.len - 1 - index;
+            for (ni, n) in self.nodes.iter().enumerate().rev() {
+                if back < n.count() {
+                    return (ni, n.count() - 1 - back);
+                }
+                back -= n.count();
+            }
+        }
+        unreachable!("index {index} < len {} but not found in nodes", self.len)
+    }
+
+    /// index 0..len from the head
+    pub fn get(&self, index: usize) -> Option<&[u8]> {
+        if index >= self.len {
+            return None;
+        }
+        let (ni, i) = self.locate(index);
+        let n = &self.nodes[ni];
+        Some(n.data_at(n.offset_of(i)))
+    }
+
+    /// Replaces element `index` (LSET); false if out of range. Same-size values are overwritten in place.
+    pub fn set(&mut self, index: usize, v: &[u8]) -> bool {
+        if index >= self.len {
+            return false;
+        }
+        let (ni, i) = self.locate(index);
+        let e = enc_len(v.len());
+        let node = &mut self.nodes[ni];
+        let off = node.offset_of(i);
+        let (ds, de, next) = read_fwd(&node.buf, off);
+        let old = next - off;
+        if old == e {
+            // enc_len is strictly increasing, so the data length (and header) is unchanged too.
+            node.buf[ds..de].copy_from_slice(v);
+        } else if node.count == 1 {
+            *node = Node::with_elem(v, false);
+            self.merge_around(ni);
+        } else if node.live() - old + e <= NODE_BYTES {
+            let off = node.splice(off, old, e);
+            write_elem(&mut node.buf[off..off + e], v);
+            node.maybe_shrink();
+        } else {
+            // Too big for this node: take the old element out, then insert as LINSERT would (splitting).
+            let rel = off - node.start();
+            node.splice(off, old, 0);
+            node.count -= 1;
+            self.len -= 1;
+            self.insert_at(ni, i, rel, v);
+        }
+        true
+    }
+
+    /// Iterates elements from `start` (inclusive) towards the tail; nothing when `start >= len`.
+    pub fn iter_from(&self, start: usize) -> Iter<'_> {
+        if start >= self.len {
+            return Iter { nodes: &self.nodes, node: 0, off: 0, remaining: 0 };
+        }
+        let (ni, i) = self.locate(start);
+        Iter { nodes: &self.nodes, node: ni, off: self.nodes[ni].offset_of(i), remaining: self.len - start }
+    }
+
+    /// Iterates elements from `start` (inclusive) towards the head; nothing when `start >= len`.
+    pub fn iter_rev_from(&self, start: usize) -> RevIter<'_> {
+        if start >= self.len {
+            return RevIter { nodes: &self.nodes, node: 0, end: 0, remaining: 0 };
+        }
+        let (ni, i) = self.locate(start);
+        let n = &self.nodes[ni];
+        let end = if i + 1 == n.count() { n.buf.len() } else { read_fwd(&n.buf, n.offset_of(i)).2 };
+        RevIter { nodes: &self.nodes, node: ni, end, remaining: start + 1 }
+    }
+
+    pub fn iter(&self) -> Iter<'_> {
+        let off = self.nodes.front().map_or(0, Node::start);
+        Iter { nodes: &self.nodes, node: 0, off, remaining: self.len }
+    }
+
+    /// Inserts `v` at byte offset `rel` (relative to the node's first element) of node `ni`, which is before
+    /// its element `k` (`k == count` for the end). Grows the node in place when it fits; otherwise tries the
+    /// neighbour at a node boundary, then splits the node at the insertion point (as Redis's quicklist does) and
+    /// merges small pieces back with their neighbours.
+    fn insert_at(&mut self, ni: usize, k: usize, rel: usize, v: &[u8]) {
+        let e = enc_len(v.len());
+        self.len += 1;
+        let node = &mut self.nodes[ni];
+        let live = node.live();
+        if node.fits(e) {
+            if rel == 0 {
+                node.push_front(v, e);
+            } else if rel == live {
+                node.push_back(v, e);
+            } else {
+                let off = node.splice(node.start() + rel, 0, e);
+                write_elem(&mut node.buf[off..off + e], v);
+                node.count += 1;
+            }
+            return;
+        }
+        if rel == 0 {
+            match ni.checked_sub(1) {
+                Some(p) if self.nodes[p].fits(e) => self.nodes[p].push_back(v, e),
+                _ => self.insert_node(ni, Node::with_elem(v, true)),
+            }
+            return;
+        }
+        if rel == live {
+            match self.nodes.get_mut(ni + 1) {
+                Some(n) if n.fits(e) => n.push_front(v, e),
+                _ => self.insert_node(ni + 1, Node::with_elem(v, false)),
+            }
+            return;
+        }
+        // Split: `node` keeps the first k elements, `right` gets the rest.
+        let split = node.start() + rel;
+        let mut right = Node::from_payload(&node.buf[split..], node.count() - k);
+        node.buf.truncate(split);
+        node.count = k as u32;
+        if node.fits(e) {
+            node.push_back(v, e);
+            node.maybe_shrink();
+            self.insert_node(ni + 1, right);
+        } else {
+            node.maybe_shrink();
+            if right.fits(e) {
+                right.push_front(v, e);
+                self.insert_node(ni + 1, right);
+            } else {
+                self.insert_node(ni + 1, right);
+                self.insert_node(ni + 1, Node::with_elem(v, false));
+            }
+        }
+        // Merge the right piece forward first so that indexes at or before ni + 1 stay valid.
+        self.try_merge(ni + 1);
+        self.merge_around(ni);
+    }
+
+    /// Tries to merge node `ni` with its neighbours (after it has shrunk).
+    fn merge_around(&mut self, ni: usize) {
+        self.try_merge(ni);
+        if ni > 0 {
+            self.try_merge(ni - 1);
+        }
+    }
+
+    /// Merges nodes `a` and `a + 1` into index `a` when their payloads fit one node, copying the smaller into
+    /// the larger; returns whether it did. Keeps nodes full after removals and splits.
+    fn try_merge(&mut self, a: usize) -> bool {
+        if a + 1 >= self.nodes.len() {
+            return false;
+        }
+        let (l, r) = (self.nodes[a].live(), self.nodes[a + 1].live());
+        if l + r > NODE_BYTES {
+            return false;
+        }
+        if l >= r {
+            let right = self.nodes.remove(a + 1).expect("node a + 1 exists");
+            let left = &mut self.nodes[a];
+            left.make_room(r, false);
+            left.buf.extend_from_slice(right.payload());
+            left.count += right.count;
+        } else {
+            let left = self.nodes.remove(a).expect("node a exists");
+            let right = &mut self.nodes[a];
+            right.make_room(l, true);
+            let s = right.start() - l;
+            right.buf[s..s + l].copy_from_slice(left.payload());
+            right.start = s as u32;
+            right.count += left.count;
+        }
+        true
+    }
+
+    /// Inserts v before (or after) the first element equal to pivot; returns false if pivot is absent.
+    pub fn insert_at_pivot(&mut self, pivot: &[u8], v: &[u8], after: bool) -> bool {
+        let mut found = None;
+        'nodes: for (ni, n) in self.nodes.iter().enumerate() {
+            let mut off = n.start();
+            let mut k = 0;
+            while off < n.buf.len() {
+                let (ds, de, next) = read_fwd(&n.buf, off);
+                if &n.buf[ds..de] == pivot {
+                    found = Some(if after { (ni, k + 1, next - n.start()) } else { (ni, k, off - n.start()) });
+                    break 'nodes;
+                }
+                off = next;
+                k += 1;
+            }
+        }
+        match found {
+            Some((ni, k, rel)) => {
+                self.insert_at(ni, k, rel, v);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// LREM semantics: count > 0 removes the first `count` equal elements from the head, count < 0 from the tail,
+    /// 0 all; returns how many were removed. Each touched node is compacted in one pass, freed when emptied, and
+    /// merged with an adjacent node when both fit in one.
+    pub fn remove(&mut self, v: &[u8], count: i64) -> usize {
+        let limit = if count == 0 { usize::MAX } else { usize::try_from(count.unsigned_abs()).unwrap_or(usize::MAX) };
+        let mut removed = 0;
+        // Range of nodes that lost elements.
+        let (mut first, mut last) = (usize::MAX, 0);
+        let mut note = |i: usize| {
+            first = first.min(i);
+            last = last.max(i);
+        };
+        if count >= 0 {
+            for i in 0..self.nodes.len() {
+                if removed == limit {
+                    break;
+                }
+                let got = self.nodes[i].remove_matches(v, 0, limit - removed);
+                if got > 0 {
+                    removed += got;
+                    note(i);
+                }
+            }
+        } else {
+            for i in (0..self.nodes.len()).rev() {
+                if removed == limit {
+                    break;
+                }
+                let n = &mut self.nodes[i];
+                let m = n.count_matches(v);
+                let take = m.min(limit - removed);
+                if take > 0 {
+                    n.remove_matches(v, m - take, take);
+                    removed += take;
+                    note(i);
+                }
+            }
+        }
+        if removed > 0 {
+            self.len -= removed;
+            let hi = (last + 1).min(self.nodes.len() - 1);
+            self.compact_nodes(first.saturating_sub(1), hi);
+        }
+        removed
+    }
+
+    /// Drops the empty nodes of `nodes[lo..=hi]` and merges adjacent ones whose payloads fit one node, in one
+    /// pass and with one shift of the nodes after `hi` (removing nodes one by one would make LREM over a long
+    /// list quadratic). Then gives surplus buffer memory back.
+    fn compact_nodes(&mut self, lo: usize, hi: usize) {
+        let mut w = lo;
+        for r in lo..=hi {
+            if self.nodes[r].count == 0 {
+                continue;
+            }
+            if w > lo && self.nodes[w - 1].live() + self.nodes[r].live() <= NODE_BYTES {
+                let src = std::mem::replace(&mut self.nodes[r], Node { buf: Vec::new(), start: 0, count: 0 });
+                let dst = &mut self.nodes[w - 1];
+                dst.make_room(src.live(), false);
+                dst.buf.extend_from_slice(src.payload());
+                dst.count += src.count;
+                continue;
+            }
+            self.nodes.swap(w, r);
+            w += 1;
+        }
+        self.nodes.drain(w..=hi);
+        for n in self.nodes.range_mut(lo..w) {
+            n.maybe_shrink();
+        }
+        self.after_node_removal();
+    }
+
+    /// Keeps only elements start..=end (already-clamped, valid indexes); LTRIM. For robustness an empty range
+    /// (`start > end` or `start >= len`) clears the list and `end` past the tail is clamped.
+    pub fn retain_range(&mut self, start: usize, end: usize) {
+        if start > end || start >= self.len {
+            self.clear();
+            return;
+        }
+        let end = end.min(self.len - 1);
+        let mut drop_back = self.len - 1 - end;
+        while drop_back > 0 {
+            let last = self.nodes.back_mut().expect("elements remain");
+            let c = last.count();
+            if c <= drop_back {
+                self.nodes.pop_back();
+                drop_back -= c;
+            } else {
+                let off = last.offset_of(c - drop_back);
+                last.buf.truncate(off);
+                last.count -= drop_back as u32;
+                last.maybe_shrink();
+                drop_back = 0;
+            }
+        }
+        let mut drop_front = start;
+        while drop_front > 0 {
+            let first = self.nodes.front_mut().expect("elements remain");
+            let c = first.count();
+            if c <= drop_front {
+                self.nodes.pop_front();
+                drop_front -= c;
+            } else {
+                first.start = first.offset_of(drop_front) as u32;
+                first.count -= drop_front as u32;
+                first.maybe_shrink();
+                drop_front = 0;
+            }
+        }
+        self.len = end - start + 1;
+        if self.nodes.len() == 2 {
+            self.try_merge(0);
+        }
+        self.after_node_removal();
+    }
+
+    /// Approximate heap bytes owned (nodes' buffer capacities + node table), for MEMORY USAGE.
+    pub fn heap_size(&self) -> usize {
+        self.nodes.capacity() * std::mem::size_of::<Node>() + self.nodes.iter().map(|n| n.buf.capacity()).sum::<usize>()
+    }
+
+    /// Number of nodes (for OBJECT ENCODING: "listpack" when 1 node under 128 elements and small, else "quicklist").
+    pub fn node_count(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Encoded bytes of all elements (payload only, without headroom), e.g. for encoding thresholds.
+    pub fn payload_bytes(&self) -> usize {
+        self.nodes.iter().map(Node::live).sum()
+    }
+
+    /// Checks every module invariant; panics on violation. For tests.
+    #[cfg(test)]
+    fn check(&self) {
+        let mut total = 0;
+        for n in &self.nodes {
+            assert!(n.count > 0, "empty node kept");
+            let mut off = n.start();
+            let mut k = 0;
+            while off < n.buf.len() {
+                off = read_fwd(&n.buf, off).2;
+                k += 1;
+            }
+            assert_eq!(off, n.buf.len(), "elements overrun the buffer");
+            assert_eq!(k, n.count(), "node count");
+            if n.count > 1 || n.live() <= NODE_BYTES {
+                assert!(n.live() <= NODE_BYTES, "node payload {} > NODE_BYTES", n.live());
+                assert!(n.buf.capacity() <= NODE_BYTES, "node capacity {} > NODE_BYTES", n.buf.capacity());
+            } else {
+                assert_eq!(n.start, 0);
+            }
+            total += n.count();
+        }
+        assert_eq!(total, self.len);
+        if self.len == 0 {
+            assert_eq!(self.nodes.capacity(), 0, "empty list keeps a node table");
+        }
+    }
+}
+
+impl Clone for List {
+    /// A deep copy (COPY) with exact-sized buffers.
+    fn clone(&self) -> List {
+        let mut nodes = VecDeque::with_capacity(self.nodes.len());
+        nodes.extend(self.nodes.iter().cloned());
+        List { nodes, len: self.len }
+    }
+}
+
+impl fmt::Debug for List {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("List").field("len", &self.len).field("nodes", &self.nodes.len()).finish()
+    }
+}
+
+/// Forward iterator over a [`List`], from [`List::iter`] or [`List::iter_from`]. Exact-sized, so LRANGE can
+/// write the array header before the elements.
+pub struct Iter<'a> {
+    nodes: &'a VecDeque<Node>,
+    node: usize,
+    off: usize,
+    remaining: usize,
+}
+
+impl<'a> Iterator for Iter<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        if self.remaining == 0 {
+            return None;
+        }
+        let nodes: &'a VecDeque<Node> = self.nodes;
+        let mut n = &nodes[self.node];
+        if self.off >= n.buf.len() {
+            self.node += 1;
+            n = &nodes[self.node];
+            self.off = n.start();
+        }
+        let (ds, de, next) = read_fwd(&n.buf, self.off);
+        self.off = next;
+        self.remaining -= 1;
+        Some(&n.buf[ds..de])
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.remaining, Some(self.remaining))
+    }
+}
+
+impl ExactSizeIterator for Iter<'_> {}
+
+/// Backward iterator over a [`List`], from [`List::iter_rev_from`]. Exact-sized.
+pub struct RevIter<'a> {
+    nodes: &'a VecDeque<Node>,
+    node: usize,
+    /// End (exclusive) of the next element to yield in `nodes[node]`.
+    end: usize,
+    remaining: usize,
+}
+
+impl<'a> Iterator for RevIter<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        if self.remaining == 0 {
+            return None;
+        }
+        let nodes: &'a VecDeque<Node> = self.nodes;
+        let mut n = &nodes[self.node];
+        if self.end <= n.start() {
+            self.node -= 1;
+            n = &nodes[self.node];
+            self.end = n.buf.len();
+        }
+        let (es, ds, de) = read_back(&n.buf, self.end);
+        self.end = es;
+        self.remaining -= 1;
+        Some(&n.buf[ds..de])
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.remaining, Some(self.remaining))
+    }
+}
+
+impl ExactSizeIterator for RevIter<'_> {}
+
+impl PartialEq for List {
+    fn eq(&self, other: &Self) -> bool {
+        self.len == other.len && self.iter().eq(other.iter())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// xorshift64*: deterministic, dependency-free randomness for model tests.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        }
+
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n as u64) as usize
+        }
+    }
+
+    fn value(rng: &mut Rng, big: bool) -> Vec<u8> {
+        let len = match rng.below(100) {
+            0..=9 => 0,
+            10..=39 => 1,
+            40..=69 => 100,
+            70..=73 if big => 20_000,
+            74 if big => NODE_BYTES - 4,
+            _ => rng.below(300),
+        };
+        let b = rng.next() as u8;
+        (0..len).map(|i| b.wrapping_add(i as u8)).collect()
+    }
+
+    fn assert_same(l: &List, m: &VecDeque<Vec<u8>>) {
+        l.check();
+        assert_eq!(l.len(), m.len());
+        assert!(l.iter().eq(m.iter().map(|v| &v[..])), "contents differ");
+        assert_eq!(l.front(), m.front().map(|v| &v[..]));
+        assert_eq!(l.back(), m.back().map(|v| &v[..]));
+    }
+
+    #[test]
+    fn encoding_roundtrip_and_sizes() {
+        assert_eq!(enc_len(0), 2);
+        assert_eq!(enc_len(1), 3);
+        assert_eq!(enc_len(32), 34);
+        assert_eq!(enc_len(127), 129);
+        assert_eq!(enc_len(128), 132);
+        for len in [0, 1, 127, 128, 16383, 16384, 20_000, 3_000_000] {
+            let v = vec![7u8; len];
+            let mut buf = vec![9u8; 3];
+            append_elem(&mut buf, &v);
+            assert_eq!(buf.len(), 3 + enc_len(len));
+            assert_eq!(read_fwd(&buf, 3), (3 + varint_len(len), 3 + varint_len(len) + len, buf.len()));
+            assert_eq!(read_back(&buf, buf.len()), (3, 3 + varint_len(len), 3 + varint_len(len) + len));
+            let mut w = vec![0u8; enc_len(len)];
+            write_elem(&mut w, &v);
+            assert_eq!(&w[..], &buf[3..]);
+        }
+    }
+
+    #[test]
+    fn push_pop_matches_model() {
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        let mut l = List::new();
+        let mut m: VecDeque<Vec<u8>> = VecDeque::new();
+        for step in 0..200_000 {
+            // Alternate growth and drain phases so lists get long (many nodes) and empty out again.
+            let push_pct = if (step / 5_000) % 2 == 0 { 65 } else { 35 };
+            let big = rng.below(100) < 5;
+            match rng.below(100) {
+                x if x < push_pct => {
+                    let v = value(&mut rng, big);
+                    if rng.below(2) == 0 {
+                        l.push_front(&v);
+                        m.push_front(v);
+                    } else {
+                        l.push_back(&v);
+                        m.push_back(v);
+                    }
+                }
+                x if x % 2 == 0 => assert_eq!(l.pop_front().as_deref(), m.pop_front().as_deref()),
+                _ => assert_eq!(l.pop_back().as_deref(), m.pop_back().as_deref()),
+            }
+            assert_eq!(l.len(), m.len());
+            assert_eq!(l.front(), m.front().map(|v| &v[..]));
+            assert_eq!(l.back(), m.back().map(|v| &v[..]));
+            if step % 997 == 0 {
+                assert_same(&l, &m);
+            }
+        }
+        assert_same(&l, &m);
+        while let Some(v) = m.pop_back() {
+            assert_eq!(l.pop_back().as_deref(), Some(&v[..]));
+        }
+        assert_eq!(l.pop_back(), None);
+        assert_eq!(l.pop_front(), None);
+        assert_same(&l, &m);
+        assert_eq!(l.heap_size(), 0);
+    }
+
+    #[test]
+    fn single_end_queues_and_stacks() {
+        // RPUSH/LPOP, LPUSH/RPOP, LPUSH/LPOP, RPUSH/RPOP at steady sizes around node boundaries.
+        for steady in [1, 10, 200, 241, 500, 3000] {
+            for mode in 0..4 {
+                let mut l = List::new();
+                let mut m = VecDeque::new();
+                for i in 0..steady * 3 + 2000 {
+                    let v = (i as u32).to_le_bytes().repeat(8);
+                    if mode < 2 || i < steady || i % 2 == 0 {
+                        if mode % 2 == 0 {
+                            l.push_back(&v);
+                            m.push_back(v);
+                        } else {
+                            l.push_front(&v);
+                            m.push_front(v);
+                        }
+                    }
+                    if m.len() > steady {
+                        let (a, b) = match mode {
+                            0 | 3 => (l.pop_front(), m.pop_front()),
+                            _ => (l.pop_back(), m.pop_back()),
+                        };
+                        assert_eq!(a.as_deref(), b.as_deref());
+                    }
+                }
+                assert_same(&l, &m);
+                assert!(
+                    l.heap_size() <= (m.len() * 34 * 2).max(200),
+                    "steady {steady} mode {mode}: {l:?} heap {} caps {:?}",
+                    l.heap_size(),
+                    l.nodes.iter().map(|n| (n.start, n.buf.len(), n.buf.capacity())).collect::<Vec<_>>()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn random_access_ops_match_model() {
+        let mut rng = Rng(12345);
+        for round in 0..40 {
+            let mut l = List::new();
+            let mut m: VecDeque<Vec<u8>> = VecDeque::new();
+            // A small alphabet so that pivots and LREM targets are found; some large values force splits.
+            let alpha: Vec<Vec<u8>> = (0..6)
+                .map(|i| match i {
+                    0 => vec![],
+                    1 => vec![b'a'],
+                    2 => vec![b'b'; 40],
+                    3 => vec![b'c'; 300],
+                    4 => vec![b'd'; 5000],
+                    _ => vec![b'e'; 9000],
+                })
+                .collect();
+            let pick = |rng: &mut Rng| -> Vec<u8> {
+                let i = rng.below(100);
+                let i = if i < 40 {
+                    1
+                } else if i < 70 {
+                    2
+                } else if i < 85 {
+                    0
+                } else if i < 95 {
+                    3
+                } else if i < 99 {
+                    4
+                } else {
+                    5
+                };
+                alpha[i].clone()
+            };
+            let n0 = [0, 1, 50, 700, 3000][round % 5];
+            for _ in 0..n0 {
+                let v = pick(&mut rng);
+                l.push_back(&v);
+                m.push_back(v);
+            }
+            for _ in 0..400 {
+                match rng.below(10) {
+                    0 | 1 => {
+                        let v = pick(&mut rng);
+                        let idx = rng.below(m.len() + 1);
+                        assert_eq!(l.set(idx, &v), idx < m.len());
+                        if idx < m.len() {
+                            m[idx] = v;
+                        }
+                    }
+                    2 | 3 => {
+                        let pivot = pick(&mut rng);
+                        let v = pick(&mut rng);
+                        let after = rng.below(2) == 0;
+                        let pos = m.iter().position(|x| *x == pivot);
+                        assert_eq!(l.insert_at_pivot(&pivot, &v, after), pos.is_some());
+                        if let Some(p) = pos {
+                            m.insert(p + after as usize, v);
+                        }
+                    }
+                    4 => {
+                        let v = pick(&mut rng);
+                        let count = rng.below(7) as i64 - 3;
+                        let mut expect = 0;
+                        let limit = if count == 0 { usize::MAX } else { count.unsigned_abs() as usize };
+                        if count >= 0 {
+                            let mut i = 0;
+                            while i < m.len() {
+                                if expect < limit && m[i] == v {
+                                    m.remove(i);
+                                    expect += 1;
+                                } else {
+                                    i += 1;
+                                }
+                            }
+                        } else {
+                            let mut i = m.len();
+                            while i > 0 && expect < limit {
+                                i -= 1;
+                                if m[i] == v {
+                                    m.remove(i);
+                                    expect += 1;
+                                }
+                            }
+                        }
+                        assert_eq!(l.remove(&v, count), expect);
+                    }
+                    5 if rng.below(4) == 0 && !m.is_empty() => {
+                        let a = rng.below(m.len());
+                        let b = a + rng.below(m.len() - a);
+                        l.retain_range(a, b);
+                        m.truncate(b + 1);
+                        m.drain(..a);
+                    }
+                    6 => {
+                        let v = pick(&mut rng);
+                        l.push_front(&v);
+                        m.push_front(v);
+                    }
+                    _ => {
+                        let idx = rng.below(m.len() + 2);
+                        assert_eq!(l.get(idx), m.get(idx).map(|v| &v[..]));
+                    }
+                }
+                l.check();
+                assert_eq!(l.len(), m.len());
+            }
+            assert_same(&l, &m);
+            for (i, v) in m.iter().enumerate() {
+                assert_eq!(l.get(i), Some(&v[..]));
+            }
+            let c = l.clone();
+            assert_same(&c, &m);
+            assert!(c.heap_size() <= l.heap_size());
+        }
+    }
+
+    #[test]
+    fn set_same_size_and_resize() {
+        let mut l = List::new();
+        for i in 0..1000u32 {
+            l.push_back(format!("v{i:05}").as_bytes());
+        }
+        assert!(l.set(500, b"X0500!"));
+        assert_eq!(l.get(500), Some(&b"X0500!"[..]));
+        assert!(l.set(0, &[b'z'; 10_000]));
+        assert!(l.set(999, b""));
+        assert!(!l.set(1000, b"nope"));
+        assert_eq!(l.get(0).map(<[u8]>::len), Some(10_000));
+        assert_eq!(l.get(999), Some(&b""[..]));
+        assert!(l.set(0, b"small"));
+        l.check();
+        assert_eq!(l.get(1), Some(&b"v00001"[..]));
+    }
+
+    #[test]
+    fn retain_range_edges() {
+        let mk = || {
+            let mut l = List::new();
+            for i in 0..5000u32 {
+                l.push_back(&i.to_be_bytes());
+            }
+            l
+        };
+        let nums = |l: &List| l.iter().map(|b| u32::from_be_bytes(b.try_into().unwrap())).collect::<Vec<_>>();
+        for (a, b) in [(0, 4999), (0, 0), (4999, 4999), (1, 4998), (1234, 3456), (10, 5_000_000)] {
+            let mut l = mk();
+            l.retain_range(a, b);
+            l.check();
+            let b = b.min(4999);
+            assert_eq!(nums(&l), (a as u32..=b as u32).collect::<Vec<_>>());
+        }
+        let mut l = mk();
+        l.retain_range(3, 2);
+        assert!(l.is_empty());
+        assert_eq!(l.heap_size(), 0);
+        let mut l = mk();
+        l.retain_range(5000, 6000);
+        assert!(l.is_empty());
+        l.check();
+    }
+
+    #[test]
+    fn iterators_from_every_index() {
+        let mut l = List::new();
+        let mut m = Vec::new();
+        let mut rng = Rng(777);
+        for i in 0..3000usize {
+            let v = vec![i as u8; [0, 1, 33, 300, 9000][rng.below(5)]];
+            if i % 3 == 0 {
+                l.push_front(&v);
+                m.insert(0, v);
+            } else {
+                l.push_back(&v);
+                m.push(v);
+            }
+        }
+        assert!(l.node_count() > 10);
+        for s in (0..m.len()).step_by(7).chain([m.len() - 1]) {
+            let it = l.iter_from(s);
+            assert_eq!(it.len(), m.len() - s);
+            assert!(it.eq(m[s..].iter().map(|v| &v[..])), "iter_from({s})");
+            let rit = l.iter_rev_from(s);
+            assert_eq!(rit.len(), s + 1);
+            assert!(rit.eq(m[..=s].iter().rev().map(|v| &v[..])), "iter_rev_from({s})");
+        }
+        assert_eq!(l.iter_from(m.len()).next(), None);
+        assert_eq!(l.iter_rev_from(m.len()).next(), None);
+        assert_eq!(List::new().iter().next(), None);
+        assert_eq!(List::new().iter_rev_from(0).next(), None);
+    }
+
+    #[test]
+    fn node_size_bound_and_big_elements() {
+        let mut l = List::new();
+        for i in 0..10_000u32 {
+            l.push_back(&i.to_le_bytes());
+            l.push_front(&[b'x'; 100]);
+        }
+        l.check();
+        for n in &l.nodes {
+            assert!(n.live() <= NODE_BYTES && n.buf.capacity() <= NODE_BYTES);
+        }
+        // A big element gets a node of its own, sized exactly, and comes back without a copy.
+        let big = vec![b'B'; 20_000];
+        l.push_back(&big);
+        assert_eq!(l.nodes.back().unwrap().buf.capacity(), enc_len(20_000));
+        l.push_back(b"after");
+        assert_eq!(l.pop_back().as_deref(), Some(&b"after"[..]));
+        let ptr = l.back().unwrap().as_ptr();
+        let got = l.pop_back().unwrap();
+        assert_eq!(got.as_ptr(), ptr, "large pop should hand over the buffer");
+        assert_eq!(got, big);
+        l.check();
+    }
+
+    #[test]
+    fn small_lists_are_small() {
+        let mut l = List::new();
+        l.push_back(b"x");
+        assert!(l.heap_size() < 64, "one 1-byte element: {}", l.heap_size());
+        let mut l = List::new();
+        l.push_front(&[1u8; 32]);
+        assert!(l.heap_size() < 80, "one 32-byte element: {}", l.heap_size());
+        assert_eq!(l.node_count(), 1);
+        assert_eq!(format!("{l:?}"), "List { len: 1, nodes: 1 }");
+        #[cfg(target_pointer_width = "64")]
+        assert_eq!(std::mem::size_of::<Node>(), 32);
+    }
+
+    #[test]
+    fn remove_keeps_nodes_packed_and_is_linear() {
+        let mut l = List::new();
+        for i in 0..300_000u32 {
+            l.push_back(if i % 2 == 0 { b"keep-me-please" } else { b"x" });
+        }
+        let nodes_before = l.node_count();
+        assert_eq!(l.remove(b"keep-me-please", 0), 150_000);
+        l.check();
+        // 19 bytes per pair became 3: the survivors are merged into about a sixth as many nodes.
+        assert!(l.node_count() * 5 <= nodes_before, "{} -> {} nodes", nodes_before, l.node_count());
+        assert!(l.heap_size() <= 150_000 * 3 * 5 / 4, "heap {}", l.heap_size());
+        assert_eq!(l.remove(b"x", -1), 1);
+        assert_eq!(l.remove(b"x", 2), 2);
+        assert_eq!(l.remove(b"x", 0), 149_997);
+        assert!(l.is_empty());
+        l.check();
+        assert_eq!(l.heap_size(), 0);
+    }
+
+    fn bytes_per_elem(size: usize, front: bool) -> f64 {
+        let mut l = List::new();
+        let v = vec![b'm'; size];
+        for _ in 0..1_000_000 {
+            if front {
+                l.push_front(&v);
+            } else {
+                l.push_back(&v);
+            }
+        }
+        l.check();
+        l.heap_size() as f64 / l.len() as f64
+    }
+
+    #[test]
+    fn memory_per_element() {
+        for front in [false, true] {
+            let b32 = bytes_per_elem(32, front);
+            assert!(b32 <= 40.0, "32-byte values: {b32} bytes/element (front: {front})");
+            let b1 = bytes_per_elem(1, front);
+            assert!(b1 <= 4.5, "1-byte values: {b1} bytes/element (front: {front})");
+        }
+        // A queue drained from the head gives memory back as it goes.
+        let mut l = List::new();
+        for _ in 0..100_000 {
+            l.push_back(&[0u8; 32]);
+        }
+        for _ in 0..99_990 {
+            l.pop_front();
+        }
+        assert!(l.heap_size() < 2048, "drained queue keeps {} bytes", l.heap_size());
+    }
+}

@@ -1,0 +1,224 @@
+//! Clients blocked on keys (BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP), per shard.
+//!
+//! A blocked client is one `Block`, shared (through an `Arc`) by the waiter entries it leaves on every shard that
+//! owns one of its keys. Its `state` decides, once and for all, who finishes it:
+//!
+//! - a shard that finds one of the client's keys ready moves the state WAITING → CLAIMED and then either serves
+//!   the client itself (all the command's keys are on that shard: it runs the command and sends the reply) or, for
+//!   a command spanning shards, tells the client to run the command again (`Wake::Retry`), which it does under the
+//!   multi-shard locks;
+//! - the client, on timeout, CLIENT UNBLOCK or disconnect, moves WAITING → CANCELLED; if it finds CLAIMED instead,
+//!   a wake is already on its way and it waits for it, so an element is never popped for nobody: a client that
+//!   has gone away hands a served reply's elements back (`Undo`), and a retry it cannot use back to the shard
+//!   (the key is signalled ready again).
+//!
+//! Waiters on one key are served first come, first served. Keys are signalled ready by the commands that add to
+//! them; the shard serves them after the command that made them ready completes, so a woken client sees what a
+//! fresh call would see, and a BLMOVE whose push readies another key chains on.
+
+use bytes::{Bytes, BytesMut};
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::Arc;
+use tokio::sync::mpsc;
+
+pub const WAITING: u8 = 0;
+pub const CLAIMED: u8 = 1;
+pub const CANCELLED: u8 = 2;
+
+/// What a blocked client is told when a shard finishes it.
+pub enum Wake {
+    /// The shard ran the command; here is its reply, and how to give back what it took if the client is gone.
+    Served(BytesMut, Option<Undo>),
+    /// One of the keys (on `shard`) is ready; run the command again.
+    Retry { shard: usize, db: usize, key: Bytes },
+}
+
+/// Elements popped for a client, to push back where they came from if the client cannot take them.
+pub struct Undo {
+    pub shard: usize,
+    pub db: usize,
+    pub key: Bytes,
+    /// Popped from the head (true) or the tail.
+    pub head: bool,
+    /// In the order they were popped.
+    pub values: Vec<Bytes>,
+}
+
+/// One blocked client, shared by its waiter entries on every shard.
+pub struct Block {
+    pub client_id: u64,
+    state: AtomicU8,
+    tx: mpsc::UnboundedSender<Wake>,
+}
+
+impl Block {
+    pub fn new(client_id: u64) -> (Arc<Block>, mpsc::UnboundedReceiver<Wake>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        (Arc::new(Block { client_id, state: AtomicU8::new(WAITING), tx }), rx)
+    }
+
+    /// Takes the right to finish this client; false if someone else (a shard, or the client) already has.
+    pub fn claim(&self) -> bool {
+        self.state.compare_exchange(WAITING, CLAIMED, Ordering::AcqRel, Ordering::Acquire).is_ok()
+    }
+
+    /// The client gives up waiting; false if a shard has already claimed it (a wake is coming).
+    pub fn cancel(&self) -> bool {
+        self.state.compare_exchange(WAITING, CANCELLED, Ordering::AcqRel, Ordering::Acquire).is_ok()
+    }
+
+    /// Returns a claim that could not be used (the command found nothing after all) so others may claim it.
+    pub fn unclaim(&self) {
+        self.state.store(WAITING, Ordering::Release);
+    }
+
+    pub fn is_waiting(&self) -> bool {
+        self.state.load(Ordering::Acquire) == WAITING
+    }
+
+    /// Sends a wake; gives it back if the client has gone.
+    pub fn wake(&self, w: Wake) -> Result<(), Wake> {
+        self.tx.send(w).map_err(|e| e.0)
+    }
+}
+
+/// A blocked command waiting on this shard.
+pub struct Waiter {
+    pub block: Arc<Block>,
+    /// The command to run when served locally (its arguments as the client sent them).
+    pub args: Arc<Vec<Bytes>>,
+    pub db: usize,
+    pub resp3: bool,
+    /// All of the command's keys are on this shard, so this shard serves it directly.
+    pub local: bool,
+}
+
+impl Clone for Waiter {
+    fn clone(&self) -> Self {
+        Waiter { block: self.block.clone(), args: self.args.clone(), db: self.db, resp3: self.resp3, local: self.local }
+    }
+}
+
+/// The waiters of one shard, by key, and the keys made ready since they were last served.
+#[derive(Default)]
+pub struct Blocking {
+    waiters: HashMap<(usize, Bytes), VecDeque<Waiter>, ahash::RandomState>,
+    /// Keys each blocked client waits on here, to remove all its entries at once.
+    by_client: HashMap<u64, Vec<(usize, Bytes)>, ahash::RandomState>,
+    ready: Vec<(usize, Bytes)>,
+}
+
+impl Blocking {
+    /// Registers a waiter on `keys` (duplicates are registered once).
+    pub fn register(&mut self, keys: &[Bytes], waiter: Waiter) {
+        let db = waiter.db;
+        let id = waiter.block.client_id;
+        let mine = self.by_client.entry(id).or_default();
+        for k in keys {
+            let lk = (db, k.clone());
+            if mine.contains(&lk) {
+                continue;
+            }
+            mine.push(lk.clone());
+            self.waiters.entry(lk).or_default().push_back(waiter.clone());
+        }
+    }
+
+    /// Removes every entry of a client (served, timed out, unblocked or gone).
+    pub fn forget(&mut self, client_id: u64) {
+        let Some(keys) = self.by_client.remove(&client_id) else {
+            return;
+        };
+        for lk in keys {
+            if let Some(q) = self.waiters.get_mut(&lk) {
+                q.retain(|w| w.block.client_id != client_id);
+                if q.is_empty() {
+                    self.waiters.remove(&lk);
+                }
+            }
+        }
+    }
+
+    /// Whether anyone waits on a key: push commands signal readiness only then.
+    pub fn has_waiters(&self, db: usize, key: &[u8]) -> bool {
+        !self.waiters.is_empty() && self.waiters.contains_key(&(db, Bytes::copy_from_slice(key)))
+    }
+
+    /// Notes that a key with waiters received data.
+    pub fn signal(&mut self, db: usize, key: &[u8]) {
+        if self.has_waiters(db, key) && !self.ready.iter().any(|(d, k)| *d == db && k == key) {
+            self.ready.push((db, Bytes::copy_from_slice(key)));
+        }
+    }
+
+    pub fn any_ready(&self) -> bool {
+        !self.ready.is_empty()
+    }
+
+    pub fn take_ready(&mut self) -> Vec<(usize, Bytes)> {
+        std::mem::take(&mut self.ready)
+    }
+
+    /// The first waiter on a key still waiting, dropping stale entries in front of it.
+    pub fn first_waiting(&mut self, db: usize, key: &Bytes) -> Option<Waiter> {
+        let lk = (db, key.clone());
+        let q = self.waiters.get_mut(&lk)?;
+        while let Some(w) = q.front() {
+            if w.block.is_waiting() {
+                return Some(w.clone());
+            }
+            q.pop_front();
+        }
+        self.waiters.remove(&lk);
+        None
+    }
+
+    /// Number of distinct blocked clients with entries on this shard.
+    pub fn blocked_clients(&self) -> usize {
+        self.by_client.len()
+    }
+
+    /// Number of keys with waiters on this shard (INFO total_blocking_keys).
+    pub fn blocking_keys(&self) -> usize {
+        self.waiters.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn waiter(id: u64) -> (Waiter, mpsc::UnboundedReceiver<Wake>) {
+        let (block, rx) = Block::new(id);
+        (Waiter { block, args: Arc::new(vec![]), db: 0, resp3: false, local: true }, rx)
+    }
+
+    #[test]
+    fn fifo_and_stale_entries() {
+        let mut b = Blocking::default();
+        let k = Bytes::from_static(b"k");
+        let (w1, _r1) = waiter(1);
+        let (w2, _r2) = waiter(2);
+        b.register(&[k.clone(), Bytes::from_static(b"j"), k.clone()], w1.clone());
+        b.register(std::slice::from_ref(&k), w2.clone());
+        assert_eq!(b.first_waiting(0, &k).unwrap().block.client_id, 1);
+        assert!(w1.block.cancel());
+        assert_eq!(b.first_waiting(0, &k).unwrap().block.client_id, 2);
+        b.forget(1);
+        b.forget(2);
+        assert_eq!(b.blocking_keys(), 0);
+        assert_eq!(b.blocked_clients(), 0);
+    }
+
+    #[test]
+    fn claim_is_exclusive() {
+        let (w, _rx) = waiter(1);
+        assert!(w.block.claim());
+        assert!(!w.block.claim());
+        assert!(!w.block.cancel());
+        w.block.unclaim();
+        assert!(w.block.cancel());
+        assert!(!w.block.claim());
+    }
+}
