@@ -223,7 +223,43 @@ impl Stats {
 /// Every command rill knows, by lowercase name.
 pub struct Registry {
     pub commands: Vec<Command>,
-    by_name: ahash::AHashMap<&'static [u8], usize>,
+    /// Open-addressed table of command indexes (`NONE` = empty), keyed by a case-insensitive hash of the name, so
+    /// a lookup neither lowercases nor allocates: it runs once per command on the hot path.
+    slots: Vec<u16>,
+}
+
+const NONE: u16 = u16::MAX;
+
+/// FNV-1a over the lowercased bytes of a name (`|` joins a subcommand).
+fn name_hash(parts: &[&[u8]]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for (i, part) in parts.iter().enumerate() {
+        if i > 0 {
+            h = (h ^ b'|' as u64).wrapping_mul(0x100_0000_01b3);
+        }
+        for &b in part.iter() {
+            h = (h ^ b.to_ascii_lowercase() as u64).wrapping_mul(0x100_0000_01b3);
+        }
+    }
+    h
+}
+
+/// Whether `name` equals `parts` joined by `|`, ignoring ASCII case.
+fn name_eq(name: &str, parts: &[&[u8]]) -> bool {
+    let mut rest = name.as_bytes();
+    for (i, part) in parts.iter().enumerate() {
+        if i > 0 {
+            match rest.split_first() {
+                Some((b'|', r)) => rest = r,
+                _ => return false,
+            }
+        }
+        if rest.len() < part.len() || !rest[..part.len()].eq_ignore_ascii_case(part) {
+            return false;
+        }
+        rest = &rest[part.len()..];
+    }
+    rest.is_empty()
 }
 
 /// The registry, built once from the metadata table and the families' handler lists.
@@ -244,8 +280,17 @@ pub fn registry() -> &'static Registry {
             let blocking = meta.flags.contains(&"blocking");
             commands.push(Command { meta, handler: *handler, index: commands.len(), write, blocking });
         }
-        let by_name = commands.iter().map(|c| (c.meta.name.as_bytes(), c.index)).collect();
-        Registry { commands, by_name }
+        let size = (commands.len() * 4).next_power_of_two();
+        let mut slots = vec![NONE; size];
+        for c in &commands {
+            let parts: Vec<&[u8]> = c.meta.name.split('|').map(str::as_bytes).collect();
+            let mut i = name_hash(&parts) as usize & (size - 1);
+            while slots[i] != NONE {
+                i = (i + 1) & (size - 1);
+            }
+            slots[i] = c.index as u16;
+        }
+        Registry { commands, slots }
     })
 }
 
@@ -253,20 +298,25 @@ impl Registry {
     /// Case-insensitive lookup without allocating: `name`, or `name|sub` for container commands whose
     /// subcommands have code of their own (OBJECT ENCODING runs on the key's shard, not the connection's).
     pub fn lookup(&self, name: &[u8], sub: Option<&[u8]>) -> Option<&'static Command> {
-        let mut buf = [0u8; 64];
-        let len = name.len() + sub.map_or(0, |s| s.len() + 1);
-        if len > buf.len() {
-            return None;
-        }
-        buf[..name.len()].copy_from_slice(name);
-        if let Some(sub) = sub {
-            buf[name.len()] = b'|';
-            buf[name.len() + 1..len].copy_from_slice(sub);
-        }
-        let lower = &mut buf[..len];
-        lower.make_ascii_lowercase();
         let reg: &'static Registry = registry();
-        reg.by_name.get(&*lower).map(|&i| &reg.commands[i])
+        let parts: &[&[u8]] = match sub {
+            Some(sub) => &[name, sub],
+            None => &[name],
+        };
+        let mask = reg.slots.len() - 1;
+        let mut i = name_hash(parts) as usize & mask;
+        loop {
+            match reg.slots[i] {
+                NONE => return None,
+                idx => {
+                    let c = &reg.commands[idx as usize];
+                    if name_eq(c.meta.name, parts) {
+                        return Some(c);
+                    }
+                }
+            }
+            i = (i + 1) & mask;
+        }
     }
 
     /// Whether `parent` is a container whose subcommands are registered one by one (`object|encoding`).
@@ -276,6 +326,11 @@ impl Registry {
 
     /// Whether a name in the metadata table has code behind it (COMMAND lists only those).
     pub fn implemented(&self, name: &str) -> bool {
-        self.by_name.contains_key(name.as_bytes())
+        let parts: Vec<&[u8]> = name.split('|').map(str::as_bytes).collect();
+        match parts.as_slice() {
+            [top] => self.lookup(top, None).is_some(),
+            [top, sub] => self.lookup(top, Some(sub)).is_some(),
+            _ => false,
+        }
     }
 }

@@ -140,33 +140,65 @@ impl Session {
         self.now = crate::db::now_ms();
         while self.blocked.is_none() && !self.close {
             let Some(args) = self.queue.pop_front() else { break };
-            self.dispatch(args).await;
+            if let Some((cmd, args, keep)) = self.dispatch(args) {
+                self.dispatch_async(cmd, args, keep).await;
+            }
         }
         self.flush_batches().await;
     }
 
-    async fn dispatch(&mut self, args: Vec<Bytes>) {
+    /// Checks a request and runs it if it can run right away (a shard command, inline or batched: the hot path,
+    /// with no future to build); otherwise hands it back for `dispatch_async`.
+    fn dispatch(&mut self, args: Vec<Bytes>) -> Option<(&'static Command, Vec<Bytes>, bool)> {
         let reg = registry();
         let cmd = match reg.lookup(&args[0], None) {
             Some(cmd) => cmd,
             None => match self.resolve_subcommand(&args) {
                 Ok(cmd) => cmd,
-                Err(msg) => return self.local_error(&msg),
+                Err(msg) => {
+                    self.local_error(&msg);
+                    return None;
+                }
             },
         };
         if !arity_ok(cmd.meta, args.len()) {
             self.shard.borrow_mut().stats.reject(cmd.index);
-            return self.local_error(&errors::wrong_arity(cmd.meta.name));
+            self.local_error(&errors::wrong_arity(cmd.meta.name));
+            return None;
         }
         if !self.authenticated && !cmd.has_flag("no_auth") {
             self.shard.borrow_mut().stats.reject(cmd.index);
-            return self.local_error(errors::NOAUTH);
-        }
-        if self.shared.pause_until_ms.load(Ordering::Relaxed) != 0 {
-            self.wait_while_paused(cmd).await;
+            self.local_error(errors::NOAUTH);
+            return None;
         }
         self.info.borrow_mut().last_cmd = cmd.meta.name;
         let keep = self.reply_mode.take_keep();
+        if self.shared.pause_until_ms.load(Ordering::Relaxed) != 0 || cmd.blocking {
+            return Some((cmd, args, keep));
+        }
+        match cmd.handler {
+            Handler::Shard(_) => {
+                let target = cmd.first_key(&args).map_or(self.local, |k| key_shard(k, self.nshards()));
+                self.route(cmd, args, target, keep);
+                None
+            }
+            Handler::Keys(..) => match self.common_shard(cmd, &args) {
+                Some(target) => {
+                    self.route(cmd, args, target, keep);
+                    None
+                }
+                None => Some((cmd, args, keep)),
+            },
+            Handler::Conn(_) => Some((cmd, args, keep)),
+        }
+    }
+
+    /// Runs what `dispatch` could not: connection commands, multi-shard commands, blocking commands, and
+    /// anything while CLIENT PAUSE holds it.
+    async fn dispatch_async(&mut self, cmd: &'static Command, args: Vec<Bytes>, keep: bool) {
+        if self.shared.pause_until_ms.load(Ordering::Relaxed) != 0 {
+            self.wait_while_paused(cmd).await;
+        }
         if cmd.blocking {
             return self.run_blocking(cmd, args, keep).await;
         }
