@@ -11,8 +11,9 @@
 # Environment knobs:
 #   RILL_BIN    rill binary (default: cargo build --release, target/release/rill-server)
 #   RILL_ARGS   extra rill args (default: "--shards 1"; RILL_ARGS= for none)
-#   TESTS       redis-benchmark -t list (default: ping,set,get,mset,incr;
-#               also e.g. lpush,rpush,lpop,rpop,lrange_100). "ping" expands to
+#   TESTS       redis-benchmark -t list (default:
+#               ping,set,get,mset,incr,lpush,rpush,lpop,rpop,lrange_100; empty
+#               skips the redis-benchmark table).  "ping" expands to
 #               ping_inline,ping_mbulk.  Note lrange_* runs an LPUSH prefill in
 #               the same invocation, so its CPU/op includes that prefill.
 #   N           requests per run for every pipeline (default: N_P1 / N_P32)
@@ -22,6 +23,10 @@
 #   PIPELINES   pipeline depths (default "1 32")
 #   RILL_PORT, REDIS_PORT   (default 16379 / 16380)
 #   OUT_MD      if set, also write the result table as markdown to this file
+#   QUEUE       1 (default) runs the job-queue section after the table, 0 skips it
+#   QUEUE_ARGS  args for the queue tool (benches/queue.rs; default
+#               "--producers 4 --consumers 4 --items 200000 --value-size 32 --keys 1")
+#   QUEUE_BIN   queue tool binary (default: cargo bench --bench queue --no-run)
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."          # repo root
@@ -29,13 +34,15 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."          # repo root
 ROUNDS=${ROUNDS:-3}
 CLIENTS=${CLIENTS:-50}
 PIPELINES=${PIPELINES:-"1 32"}
-TESTS=${TESTS:-ping,set,get,mset,incr}
+TESTS=${TESTS-ping,set,get,mset,incr,lpush,rpush,lpop,rpop,lrange_100}   # set-but-empty skips
 N_P1=${N_P1:-${N:-200000}}
 N_P32=${N_P32:-${N:-2000000}}
 RILL_PORT=${RILL_PORT:-16379}
 REDIS_PORT=${REDIS_PORT:-16380}
 RILL_ARGS=${RILL_ARGS---shards 1}   # set-but-empty means no extra args
 OUT_MD=${OUT_MD:-}
+QUEUE=${QUEUE:-1}
+QUEUE_ARGS=${QUEUE_ARGS:---producers 4 --consumers 4 --items 200000 --value-size 32 --keys 1}
 
 # --- prerequisites -----------------------------------------------------------
 if ! command -v redis-server >/dev/null || ! command -v redis-benchmark >/dev/null; then
@@ -52,6 +59,17 @@ if [ -z "${RILL_BIN:-}" ]; then
     echo "== cargo build --release" >&2
     cargo build --release
     RILL_BIN=target/release/rill-server
+fi
+if [ "$QUEUE" = 1 ] && [ -z "${QUEUE_BIN:-}" ]; then
+    echo "== cargo bench --bench queue --no-run" >&2
+    # The bench binary's name carries a hash; cargo reports the path in its JSON messages.
+    QUEUE_BIN=$(cargo bench --bench queue --no-run --message-format=json | python3 -c '
+import json, sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "queue" and m.get("executable"):
+        print(m["executable"])')
+    [ -n "$QUEUE_BIN" ] || { echo "could not find the queue bench binary" >&2; exit 1; }
 fi
 CLK_TCK=$(getconf CLK_TCK)
 
@@ -111,13 +129,15 @@ echo "== layout ($(nproc) CPUs, CLK_TCK=$CLK_TCK)"
 echo "rill:   $(printf '%q ' "${RILL_CMD[@]}")"      # %q makes --save "" visible
 echo "redis:  $(printf '%q ' "${REDIS_CMD[@]}")"
 echo "client: taskset -c 1 redis-benchmark -p PORT -t TEST -n N -P {${PIPELINES// /,}} -c $CLIENTS -q --csv"
-echo "        tests=${tests[*]}  rounds=$ROUNDS  N(-P1)=$N_P1  N(other)=$N_P32"
+echo "        tests=${tests[*]:-none}  rounds=$ROUNDS  N(-P1)=$N_P1  N(other)=$N_P32"
+[ "$QUEUE" = 1 ] && echo "queue:  taskset -c 1 $QUEUE_BIN --port PORT $QUEUE_ARGS"
 echo
 
 # --- runs --------------------------------------------------------------------
 RESULTS=$WORK/results.tsv        # server test pipeline requests rps cpu_ticks
 : >"$RESULTS"
 for round in $(seq "$ROUNDS"); do
+    [ ${#tests[@]} -gt 0 ] || break
     for P in $PIPELINES; do
         if [ "$P" = 1 ]; then n=$N_P1; else n=$N_P32; fi
         for t in "${tests[@]}"; do
@@ -142,7 +162,7 @@ done
 echo >&2
 
 # --- table -------------------------------------------------------------------
-python3 - "$RESULTS" "$CLK_TCK" "$OUT_MD" <<'EOF'
+[ ${#tests[@]} -eq 0 ] || python3 - "$RESULTS" "$CLK_TCK" "$OUT_MD" <<'EOF'
 import sys, statistics as st
 from collections import defaultdict
 path, clk, out_md = sys.argv[1], int(sys.argv[2]), sys.argv[3]
@@ -179,4 +199,56 @@ if out_md:
         f.write("|" + "|".join(["---"] * 2 + ["---:"] * 6) + "|\n")
         for r in rows: f.write("| " + " | ".join(r) + " |\n")
     print(f"markdown table written to {out_md}")
+EOF
+
+# --- queue -------------------------------------------------------------------
+# End-to-end job queue (benches/queue.rs): producers LPUSH, consumers BRPOP,
+# latency from send to dequeue.  Same pinning and alternation as above.
+[ "$QUEUE" = 1 ] || exit 0
+read -r -a queue_args <<<"$QUEUE_ARGS"
+QRESULTS=$WORK/queue.tsv          # server items_per_s p50 p99 p999 cpu_ticks items
+: >"$QRESULTS"
+echo >&2
+for round in $(seq "$ROUNDS"); do
+    for server in rill redis; do
+        if [ $server = rill ]; then port=$RILL_PORT pid=$rill_PID; else port=$REDIS_PORT pid=$redis_PID; fi
+        before=$(cpu_ticks "$pid")
+        # The tool bounds itself with --time-limit; timeout is the backstop.
+        out=$(timeout 300 taskset -c 1 "$QUEUE_BIN" --port "$port" "${queue_args[@]}") \
+            || { echo "queue tool failed: $server"; echo "$out"; exit 1; } >&2
+        after=$(cpu_ticks "$pid")
+        res=$(grep '^RESULT ' <<<"$out")
+        get() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$res"; }
+        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$server" "$(get items_per_s)" "$(get p50_us)" "$(get p99_us)" \
+            "$(get p999_us)" $((after - before)) "$(get items)" >>"$QRESULTS"
+        printf 'round %s/%s  %-5s queue %12s items/s  p50 %8s µs  p99 %8s µs\n' \
+            "$round" "$ROUNDS" "$server" "$(get items_per_s)" "$(get p50_us)" "$(get p99_us)" >&2
+    done
+done
+echo >&2
+
+python3 - "$QRESULTS" "$CLK_TCK" "$QUEUE_ARGS" <<'EOF'
+import sys, statistics as st
+from collections import defaultdict
+path, clk, args = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+col = defaultdict(lambda: defaultdict(list))
+for line in open(path):
+    server, rps, p50, p99, p999, ticks, items = line.split("\t")
+    c = col[server]
+    c["rps"].append(float(rps)); c["p50"].append(float(p50)); c["p99"].append(float(p99))
+    c["p999"].append(float(p999))
+    c["cpu"].append(int(ticks) / clk * 1e6 / int(items))   # µs server CPU per item (push + pop)
+m = {s: {k: st.median(v) for k, v in c.items()} for s, c in col.items()}
+print(f"\nqueue: LPUSH/BRPOP job queue, {args}")
+head = ["server", "items/s", "p50 µs", "p99 µs", "p99.9 µs", "µs CPU/item"]
+rows = [[s, f"{m[s]['rps']:,.0f}", f"{m[s]['p50']:.1f}", f"{m[s]['p99']:.1f}", f"{m[s]['p999']:.1f}",
+         f"{m[s]['cpu']:.3f}"] for s in ("rill", "redis")]
+w = [max(len(x) for x in c) for c in zip(head, *rows)]
+fmt = lambda cells: "  ".join(c.rjust(w[i]) if i else c.ljust(w[i]) for i, c in enumerate(cells))
+print(fmt(head)); print(fmt(["-" * x for x in w]))
+for r in rows: print(fmt(r))
+r, d = m["rill"], m["redis"]
+print(f"rill/redis items/s {r['rps'] / d['rps']:.2f}   p50 {r['p50'] / d['p50']:.2f}   "
+      f"p99 {r['p99'] / d['p99']:.2f}   (latency ratio < 1 means rill is faster)")
+print("medians over rounds; CPU/item is the server's CPU time for one push plus one pop")
 EOF

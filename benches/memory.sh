@@ -1,0 +1,185 @@
+#!/usr/bin/env bash
+# Memory per element: rill vs the distro redis-server.
+# Not a test; run it by hand:   benches/memory.sh
+#
+# For each case, a fresh rill (--shards 1) and a fresh redis-server (both
+# --save "" --appendonly no) are started, their resident set size (VmRSS in
+# /proc/PID/status) is read, a generated RESP file is sent with
+# `redis-cli --pipe`, the result is checked (LLEN / DBSIZE), and VmRSS is read
+# again.  bytes/element = (RSS after - RSS before) / elements.
+#
+# Cases:
+#   list32   N_LIST RPUSHes of 32-byte values to one key
+#   list1    N_LIST RPUSHes of 1-byte values to one key
+#   set      N_KEYS SETs of distinct keys ("key:%08d", 12 bytes) with
+#            8-byte values, for comparison with the lists
+# (redis-benchmark -t rpush is no use here: its values are always 3 bytes.)
+#
+# RSS is what the OS charges; it includes allocator slack and is rounded to
+# pages, so small N gives noisy figures.  Use the defaults for real numbers.
+#
+# Environment knobs:
+#   RILL_BIN    rill binary (default: cargo build --release, target/release/rill-server)
+#   RILL_ARGS   rill args (default: "--shards 1"; RILL_ARGS= for none)
+#   N_LIST      elements per list case (default 1000000)
+#   N_KEYS      keys in the set case (default 100000)
+#   CASES       which cases, comma-separated (default list32,list1,set)
+#   RILL_PORT, REDIS_PORT   (default 16381 / 16382)
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."          # repo root
+
+N_LIST=${N_LIST:-1000000}
+N_KEYS=${N_KEYS:-100000}
+CASES=${CASES:-list32,list1,set}
+RILL_PORT=${RILL_PORT:-16381}
+REDIS_PORT=${REDIS_PORT:-16382}
+RILL_ARGS=${RILL_ARGS---shards 1}   # set-but-empty means no extra args
+
+# --- prerequisites -----------------------------------------------------------
+if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null; then
+    echo "== installing redis-server and redis-tools" >&2
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+    $SUDO apt-get update
+    $SUDO apt-get install -y redis-server redis-tools
+fi
+for tool in redis-cli taskset python3 timeout; do
+    command -v "$tool" >/dev/null || { echo "missing: $tool" >&2; exit 1; }
+done
+REDIS_BIN=$(command -v redis-server)
+if [ -z "${RILL_BIN:-}" ]; then
+    echo "== cargo build --release" >&2
+    cargo build --release
+    RILL_BIN=target/release/rill-server
+fi
+RILL_BIN=$(realpath "$RILL_BIN")   # servers run with cwd $WORK
+
+WORK=$(mktemp -d)
+PIDS=()
+cleanup() {
+    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# start NAME PORT CMD... : launch pinned to CPU 0 with cwd $WORK (so nothing
+# lands in the repo), wait (bounded) for PING; sets ${NAME}_PID.
+start() {
+    local name=$1 port=$2; shift 2
+    if port_busy "$port"; then echo "port $port already in use" >&2; exit 1; fi
+    (cd "$WORK" && exec taskset -c 0 "$@") >"$WORK/$name.log" 2>&1 &
+    local pid=$!
+    PIDS+=("$pid")
+    for _ in $(seq 100); do                      # up to ~10 s
+        if ! kill -0 "$pid" 2>/dev/null; then
+            echo "$name exited early; log:" >&2; cat "$WORK/$name.log" >&2; exit 1
+        fi
+        if [ "$(redis-cli -p "$port" ping 2>/dev/null)" = PONG ]; then
+            eval "${name}_PID=$pid"; return 0
+        fi
+        sleep 0.1
+    done
+    echo "$name did not answer PING on port $port; log:" >&2; cat "$WORK/$name.log" >&2; exit 1
+}
+
+# stop PID: kill one server and wait for it, so its port is free again.
+stop() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
+
+rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+
+# gen CASE FILE: write the RESP commands for one case.
+gen() {
+    python3 - "$1" "$2" "$N_LIST" "$N_KEYS" <<'EOF'
+import sys
+case, path, n_list, n_keys = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+def bulk(b): return b"$%d\r\n%s\r\n" % (len(b), b)
+with open(path, "wb") as f:
+    if case in ("list32", "list1"):
+        size = 32 if case == "list32" else 1
+        head = b"*3\r\n" + bulk(b"RPUSH") + bulk(b"rill-bench:mem")
+        # Distinct values (a counter, zero-padded) so no layer can share them.
+        for i in range(n_list):
+            v = b"%0*d" % (size, i % (10 ** size))
+            f.write(head + bulk(v))
+    elif case == "set":
+        for i in range(n_keys):
+            f.write(b"*3\r\n" + bulk(b"SET") + bulk(b"key:%08d" % i) + bulk(b"v%07d" % i))
+    else:
+        sys.exit("unknown case " + case)
+EOF
+}
+
+# check CASE PORT: the count the server reports after the load.
+check() {
+    case "$1" in
+        list*) redis-cli -p "$2" llen rill-bench:mem ;;
+        set) redis-cli -p "$2" dbsize ;;
+    esac
+}
+
+read -r -a rill_args <<<"$RILL_ARGS"
+RILL_CMD=("$RILL_BIN" --port "$RILL_PORT" "${rill_args[@]}" --save "" --appendonly no)
+REDIS_CMD=("$REDIS_BIN" --port "$REDIS_PORT" --save "" --appendonly no)
+echo "== layout ($(nproc) CPUs); servers on CPU 0, fresh per case"
+echo "rill:   $(printf '%q ' "${RILL_CMD[@]}")"
+echo "redis:  $(printf '%q ' "${REDIS_CMD[@]}")"
+echo "load:   redis-cli -p PORT --pipe < generated RESP;  N_LIST=$N_LIST  N_KEYS=$N_KEYS"
+echo
+
+RESULTS=$WORK/results.tsv          # case server n before_kib after_kib
+: >"$RESULTS"
+IFS=, read -r -a cases <<<"$CASES"
+for c in "${cases[@]}"; do
+    gen "$c" "$WORK/$c.resp"
+    case "$c" in set) n=$N_KEYS ;; *) n=$N_LIST ;; esac
+    for server in rill redis; do
+        if [ $server = rill ]; then
+            port=$RILL_PORT; start rill "$port" "${RILL_CMD[@]}"; pid=$rill_PID
+        else
+            port=$REDIS_PORT; start redis "$port" "${REDIS_CMD[@]}"; pid=$redis_PID
+        fi
+        before=$(rss_kib "$pid")
+        out=$(timeout 300 taskset -c 1 redis-cli -p "$port" --pipe <"$WORK/$c.resp" 2>&1) \
+            || { echo "redis-cli --pipe failed: $server $c"; echo "$out"; exit 1; } >&2
+        grep -q 'errors: 0,' <<<"$out" || { echo "errors loading $c into $server: $out" >&2; exit 1; }
+        got=$(check "$c" "$port")
+        [ "$got" = "$n" ] || { echo "$server $c: expected $n elements, server reports $got" >&2; exit 1; }
+        after=$(rss_kib "$pid")
+        printf '%s\t%s\t%s\t%s\t%s\n' "$c" "$server" "$n" "$before" "$after" >>"$RESULTS"
+        printf '%-6s %-5s n=%-8s VmRSS %8s KiB -> %8s KiB\n' "$c" "$server" "$n" "$before" "$after" >&2
+        stop "$pid"
+    done
+    rm -f "$WORK/$c.resp"
+done
+echo >&2
+
+python3 - "$RESULTS" <<'EOF'
+import sys
+rows, by = [], {}
+for line in open(sys.argv[1]):
+    case, server, n, before, after = line.split("\t")
+    by[case, server] = (int(n), int(before), int(after))
+    if case not in rows:
+        rows.append(case)
+desc = {"list32": "RPUSH 32-byte values, one key", "list1": "RPUSH 1-byte values, one key",
+        "set": "SET 12-byte keys, 8-byte values"}
+head = ["case", "elements", "rill B/elem", "redis B/elem", "rill/redis", "rill RSS MiB", "redis RSS MiB"]
+out = []
+for case in rows:
+    (n, b1, a1), (_, b2, a2) = by[case, "rill"], by[case, "redis"]
+    e1, e2 = (a1 - b1) * 1024 / n, (a2 - b2) * 1024 / n
+    out.append([case, f"{n:,}", f"{e1:.1f}", f"{e2:.1f}", f"{e1 / e2:.2f}" if e2 > 0 else "n/a",
+                f"{a1 / 1024:.1f}", f"{a2 / 1024:.1f}"])
+w = [max(len(x) for x in col) for col in zip(head, *out)]
+fmt = lambda cells: "  ".join(c.rjust(w[i]) if i else c.ljust(w[i]) for i, c in enumerate(cells))
+print(fmt(head)); print(fmt(["-" * x for x in w]))
+for r in out: print(fmt(r))
+print()
+for case in rows: print(f"{case}: {desc.get(case, '')}")
+print("B/elem = (VmRSS after - VmRSS before) / elements; RSS = resident set after the load;"
+      " rill/redis < 1 means rill uses less memory")
+EOF
