@@ -96,6 +96,9 @@ async fn run(mut stream: TcpStream, shard: Rc<RefCell<Shard>>) {
             let progressed = !requests.is_empty();
             if progressed {
                 session.execute(requests.drain(..)).await;
+                for spare in session.take_spare_args() {
+                    decoder.recycle(spare);
+                }
             }
             // A blocking command found nothing: send the replies so far, then wait for data, the timeout, CLIENT
             // UNBLOCK or the client going away, reading (not running) whatever it sends meanwhile.
@@ -103,6 +106,7 @@ async fn run(mut stream: TcpStream, shard: Rc<RefCell<Shard>>) {
             while session.is_blocked() {
                 was_blocked = true;
                 if !session.out.is_empty() {
+                    shared.net_output_bytes.fetch_add(session.out.len() as u64, Ordering::Relaxed);
                     if stream.write_all(&session.out).await.is_err() {
                         session.finish_block(BlockEvent::Gone).await;
                         break 'conn;

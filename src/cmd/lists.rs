@@ -114,6 +114,7 @@ fn push(ctx: &mut Ctx, args: &[Bytes], end: End, only_existing: bool) {
             }
         }
     };
+    list.before_growth(args[2..].iter().map(|v| v.len()).sum());
     for v in &args[2..] {
         match end {
             End::Head => list.push_front(v),
@@ -156,13 +157,20 @@ fn pop_n(shard: &mut Shard, db: usize, key: &[u8], end: End, count: usize, now: 
                     None => break,
                 }
             }
+            l.after_shrink();
         }
     }
     drop_if_empty(shard, db, key, now);
     out
 }
 
+/// LPOP/RPOP `key [count]`: one element as a bulk string, or with a count an array (empty for count 0).
 fn pop(ctx: &mut Ctx, args: &[Bytes], end: End) {
+    // The table's arity is -2 (Redis checks the upper bound in the command).
+    if args.len() > 3 {
+        let name = if end == End::Head { "lpop" } else { "rpop" };
+        return ctx.out.error(&errors::wrong_arity(name));
+    }
     let count = match args.get(2) {
         None => None,
         Some(a) => match args::int(a) {
@@ -256,38 +264,36 @@ fn position(index: i64, len: usize) -> Option<usize> {
     (0..len as i64).contains(&i).then_some(i as usize)
 }
 
+/// LINDEX: like Redis, the key (nil when missing) and its type are checked before the index is parsed.
 fn lindex(ctx: &mut Ctx, args: &[Bytes]) {
-    let index = match args::int(&args[2]) {
-        Ok(i) => i,
-        Err(e) => return ctx.out.error(e),
-    };
     let now = ctx.now;
     let db = ctx.db;
     let Ctx { shard, out, .. } = ctx;
     match shard.dbs[db].get_mut(&args[1], now).map(|e| &e.value) {
         None => out.null(),
-        Some(Value::List(l)) => match position(index, l.len()).and_then(|p| l.get(p)) {
-            Some(v) => out.bulk(v),
-            None => out.null(),
+        Some(Value::List(l)) => match args::int(&args[2]) {
+            Err(e) => out.error(e),
+            Ok(index) => match position(index, l.len()).and_then(|p| l.get(p)) {
+                Some(v) => out.bulk(v),
+                None => out.null(),
+            },
         },
         Some(_) => out.error(errors::WRONGTYPE),
     }
 }
 
+/// LSET: "no such key" and WRONGTYPE come before the index is parsed, as in Redis.
 fn lset(ctx: &mut Ctx, args: &[Bytes]) {
-    let index = match args::int(&args[2]) {
-        Ok(i) => i,
-        Err(e) => return ctx.out.error(e),
-    };
     match list_ref(ctx, &args[1]) {
         Err(()) => ctx.out.error(errors::WRONGTYPE),
         Ok(None) => ctx.out.error(errors::NO_SUCH_KEY),
-        Ok(Some(l)) => match position(index, l.len()) {
-            Some(p) => {
+        Ok(Some(l)) => match args::int(&args[2]).map(|i| position(i, l.len())) {
+            Err(e) => ctx.out.error(e),
+            Ok(Some(p)) => {
                 l.set(p, &args[3]);
                 ctx.out.ok()
             }
-            None => ctx.out.error("ERR index out of range"),
+            Ok(None) => ctx.out.error("ERR index out of range"),
         },
     }
 }
@@ -352,40 +358,41 @@ fn ltrim(ctx: &mut Ctx, args: &[Bytes]) {
     ctx.out.ok()
 }
 
+const LPOS_RANK_ZERO: &str = "ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... \
+                              or use negative to start from the end of the list";
+/// RANK is read with the range -LONG_MAX..=LONG_MAX, so that it can be negated.
+const LPOS_RANK_RANGE: &str =
+    "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807";
+
+/// `LPOS key element [RANK rank] [COUNT num-matches] [MAXLEN len]`: options are checked before the key.
 fn lpos(ctx: &mut Ctx, args: &[Bytes]) {
     let mut rank: i64 = 1;
     let mut count: Option<usize> = None;
     let mut maxlen: usize = 0;
     let mut i = 3;
     while i < args.len() {
-        let Some(v) = args.get(i + 1) else {
+        // Redis reads the option name first: an unknown option, or one without a value, is a syntax error.
+        let (opt, Some(v)) = (&args[i], args.get(i + 1)) else {
             return ctx.out.error(errors::SYNTAX);
         };
-        let n = match args::int(v) {
-            Ok(n) => n,
-            Err(e) => return ctx.out.error(e),
-        };
-        if is(&args[i], "RANK") {
-            if n == 0 {
-                return ctx.out.error(
-                    "ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use \
-                     negative to start from the end of the list",
-                );
+        if is(opt, "RANK") {
+            rank = match args::int(v) {
+                Ok(0) => return ctx.out.error(LPOS_RANK_ZERO),
+                Ok(i64::MIN) => return ctx.out.error(LPOS_RANK_RANGE),
+                Ok(n) => n,
+                Err(e) => return ctx.out.error(e),
+            };
+        } else if is(opt, "COUNT") {
+            // A value that is not an integer gets the same text as a negative one.
+            match args::int(v) {
+                Ok(n) if n >= 0 => count = Some(n as usize),
+                _ => return ctx.out.error("ERR COUNT can't be negative"),
             }
-            if n == i64::MIN {
-                return ctx.out.error("ERR value is out of range");
+        } else if is(opt, "MAXLEN") {
+            match args::int(v) {
+                Ok(n) if n >= 0 => maxlen = n as usize,
+                _ => return ctx.out.error("ERR MAXLEN can't be negative"),
             }
-            rank = n;
-        } else if is(&args[i], "COUNT") {
-            if n < 0 {
-                return ctx.out.error("ERR COUNT can't be negative");
-            }
-            count = Some(n as usize);
-        } else if is(&args[i], "MAXLEN") {
-            if n < 0 {
-                return ctx.out.error("ERR MAXLEN can't be negative");
-            }
-            maxlen = n as usize;
         } else {
             return ctx.out.error(errors::SYNTAX);
         }
@@ -452,10 +459,35 @@ fn move_one(ctx: &mut Ctx, src: &Bytes, dst: &Bytes, from: End, to: End) {
     if !src_is_list || !dst_ok {
         return ctx.out.error(errors::WRONGTYPE);
     }
-    let v = pop_n(ctx.shard, db, src, from, 1, now).pop().expect("source list is not empty");
-    push_values(ctx.shard, db, dst, to, std::slice::from_ref(&v), now);
+    let v = if src == dst {
+        rotate(ctx.shard, db, src, from, to, now)
+    } else {
+        let v = pop_n(ctx.shard, db, src, from, 1, now).pop().expect("source list is not empty");
+        push_values(ctx.shard, db, dst, to, std::slice::from_ref(&v), now);
+        v
+    };
     ctx.signal_ready(dst);
     ctx.out.bulk(&v);
+}
+
+/// LMOVE of a list onto itself. Redis pops, pushes, and only then reconsiders the encoding, so a rotation never
+/// changes it (popping first through `pop_n` would).
+fn rotate(shard: &mut Shard, db: usize, key: &[u8], from: End, to: End, now: u64) -> Bytes {
+    let Some(Value::List(l)) = shard.dbs[db].get_mut(key, now).map(|e| &mut e.value) else {
+        unreachable!("rotate is called on an existing list")
+    };
+    let v = match from {
+        End::Head => l.pop_front(),
+        End::Tail => l.pop_back(),
+    }
+    .expect("lists are never empty");
+    l.before_growth(v.len());
+    match to {
+        End::Head => l.push_front(&v),
+        End::Tail => l.push_back(&v),
+    }
+    l.after_shrink();
+    v
 }
 
 /// Pushes values to a key's list (creating it), for moves.
@@ -466,6 +498,7 @@ fn push_values(shard: &mut Shard, db: usize, key: &[u8], to: End, values: &[Byte
         None => store.set(key, Value::List(Box::default()), 0, now),
     };
     if let Value::List(l) = &mut store.entry_mut(id).value {
+        l.before_growth(values.iter().map(|v| v.len()).sum());
         for v in values {
             match to {
                 End::Head => l.push_front(v),
@@ -493,17 +526,24 @@ fn rpoplpush(ctx: &mut Ctx, args: &[Bytes]) {
     move_one(ctx, &args[1], &args[2], End::Tail, End::Head)
 }
 
-/// Parses a blocking timeout in seconds (a float) into milliseconds; 0 = forever.
+/// Parses a blocking timeout in seconds (a float) into milliseconds; 0 = forever. As Redis 7.4: milliseconds
+/// are rounded up (so `-0.0001` is 0, forever), and a deadline past `i64::MAX` ms is out of range.
 pub fn parse_timeout(arg: &[u8]) -> Result<u64, &'static str> {
+    const OUT_OF_RANGE: &str = "ERR timeout is out of range";
     let secs = args::float(arg).map_err(|_| "ERR timeout is not a float or out of range")?;
-    if secs < 0.0 {
+    let ms = secs * 1000.0;
+    if ms > i64::MAX as f64 {
+        return Err(OUT_OF_RANGE);
+    }
+    let ms = ms.ceil();
+    if ms < 0.0 {
         return Err(errors::TIMEOUT_NEGATIVE);
     }
-    let ms = (secs * 1000.0).ceil();
-    if !ms.is_finite() || ms > (i64::MAX / 2) as f64 {
-        return Err("ERR timeout is out of range");
+    let ms = ms as u64;
+    if ms > 0 && ms > i64::MAX as u64 - crate::db::now_ms() {
+        return Err(OUT_OF_RANGE);
     }
-    Ok(ms as u64)
+    Ok(ms)
 }
 
 /// Options of LMPOP/BLMPOP: the keys, the end and the count.
@@ -515,16 +555,15 @@ struct MpopArgs {
 
 /// Parses `numkeys key... LEFT|RIGHT [COUNT n]` starting at `at`.
 fn parse_mpop(args: &[Bytes], at: usize) -> Result<MpopArgs, &'static str> {
+    // Redis reads numkeys in 1..=LONG_MAX with one error text for every failure, then wants LEFT|RIGHT right
+    // after the keys (a syntax error when the arguments run out first).
     let numkeys = match args::int(&args[at]) {
         Ok(n) if n > 0 => n as usize,
-        Ok(_) => return Err("ERR numkeys should be greater than 0"),
-        Err(e) => return Err(e),
+        _ => return Err("ERR numkeys should be greater than 0"),
     };
     let first = at + 1;
-    if numkeys > args.len().saturating_sub(first + 1) {
-        return Err("ERR Number of keys can't be greater than number of args");
-    }
-    let end = End::parse(&args[first + numkeys]).ok_or(errors::SYNTAX)?;
+    let where_at = first.saturating_add(numkeys);
+    let end = End::parse(args.get(where_at).ok_or(errors::SYNTAX)?).ok_or(errors::SYNTAX)?;
     let mut count = 1;
     let mut i = first + numkeys + 1;
     let mut seen_count = false;
@@ -631,16 +670,16 @@ fn blmpop(ctx: &mut Ctx, args: &[Bytes]) {
     }
 }
 
-/// BLMOVE/BRPOPLPUSH on one shard: move now, or block on the source.
+/// BLMOVE/BRPOPLPUSH on one shard: move now, or block on the source. As in Redis, only the source's type is
+/// checked before blocking; a destination of another type fails the move once the source has data.
 fn bmove(ctx: &mut Ctx, args: &[Bytes], from: End, to: End) {
-    let now = ctx.now;
-    let db = ctx.db;
     let (src, dst) = (&args[1], &args[2]);
-    if ctx.shard.dbs[db].peek(src, now).is_some() {
+    if ctx.shard.dbs[ctx.db].peek(src, ctx.now).is_some() {
         return move_one(ctx, src, dst, from, to);
     }
-    if ctx.shard.dbs[db].peek(dst, now).is_some_and(|e| !matches!(e.value, Value::List(_))) {
-        return ctx.out.error(errors::WRONGTYPE);
+    if ctx.block.is_none() {
+        // Not allowed to block (MULTI): the empty source's reply, as LMOVE's.
+        return ctx.out.null();
     }
     ctx.block_on(std::slice::from_ref(src), args);
 }
@@ -685,10 +724,6 @@ async fn move_across(s: &mut Session, args: Vec<Bytes>, from: End, to: End, bloc
         return s.reply().error(errors::WRONGTYPE);
     }
     if src_type.is_none() {
-        if dst_type == Some(false) && blocking {
-            s.unlock([ss, ds], txid);
-            return s.reply().error(errors::WRONGTYPE);
-        }
         if blocking {
             let keys = vec![src.clone()];
             s.block_across(vec![(ss, keys)], args.clone()).await;
@@ -698,18 +733,13 @@ async fn move_across(s: &mut Session, args: Vec<Bytes>, from: End, to: End, bloc
         s.unlock([ss, ds], txid);
         return;
     }
-    let value = s
-        .on_shard(ss, move |sh| {
-            let v = pop_n(sh, db, &src, from, 1, crate::db::now_ms());
-            sh.unlock(txid);
-            v
-        })
-        .await;
+    let value = s.on_shard(ss, move |sh| pop_n(sh, db, &src, from, 1, crate::db::now_ms())).await;
     // Under the lock the source cannot empty out, short of FLUSHALL/SWAPDB racing in.
     let Some(v) = value.into_iter().next() else {
-        s.unlock([ds], txid);
+        s.unlock([ss, ds], txid);
         return s.reply().null();
     };
+    // The source stays locked until the element is in the destination: nobody sees it in neither list.
     let pushed = v.clone();
     s.on_shard(ds, move |sh| {
         push_values(sh, db, &dst, to, std::slice::from_ref(&pushed), crate::db::now_ms());
@@ -718,6 +748,7 @@ async fn move_across(s: &mut Session, args: Vec<Bytes>, from: End, to: End, bloc
         sh.serve_ready();
     })
     .await;
+    s.unlock([ss], txid);
     s.reply().bulk(&v)
 }
 

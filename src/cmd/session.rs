@@ -27,6 +27,9 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
+/// How many emptied argument vectors a session keeps for reuse.
+const SPARE_ARGS: usize = 256;
+
 /// Where the next reply in request order comes from, while batches are out.
 enum Slot {
     /// The bytes of `side` up to `end`.
@@ -81,8 +84,13 @@ pub struct Session {
     /// Requests received but not yet run: the rest of a pipeline while the client is blocked.
     queue: VecDeque<Vec<Bytes>>,
     blocked: Option<Blocked>,
+    /// Emptied argument vectors, returned to the decoder after each pipeline (see `recycle`).
+    spare_args: Vec<Vec<Bytes>>,
     /// Reply mode decision of the blocking command being run, for a block begun by a cross-shard handler.
     block_keep: bool,
+    /// The deadline of a block whose command runs again after a wake it could not use: a retry keeps the
+    /// timeout the client asked for instead of starting it over.
+    retry_deadline: Option<Option<tokio::time::Instant>>,
 }
 
 impl Session {
@@ -111,7 +119,9 @@ impl Session {
             side: BytesMut::new(),
             queue: VecDeque::new(),
             blocked: None,
+            spare_args: Vec::new(),
             block_keep: true,
+            retry_deadline: None,
         }
     }
 
@@ -272,11 +282,25 @@ impl Session {
                 shard.execute(&call, buf, self.resp3, self.now);
                 drop(shard);
                 self.placed(at, keep);
+                self.recycle(call.args);
                 return;
             }
         }
         self.pending[target].push(call);
         self.order.push(Slot::Remote { shard: target, keep });
+    }
+
+    /// Keeps an argument vector for the decoder to fill again: the hot path then allocates no vector per command.
+    fn recycle(&mut self, mut args: Vec<Bytes>) {
+        if self.spare_args.len() < SPARE_ARGS && args.capacity() <= 64 {
+            args.clear();
+            self.spare_args.push(args);
+        }
+    }
+
+    /// Hands the recycled argument vectors to whoever decodes the next requests.
+    pub fn take_spare_args(&mut self) -> impl Iterator<Item = Vec<Bytes>> + '_ {
+        self.spare_args.drain(..)
     }
 
     /// Records a reply just written at `at` into `out` or `side`, dropping it if the client asked for no reply.
@@ -540,9 +564,15 @@ impl Session {
         args: Vec<Bytes>,
         keep: bool,
     ) {
-        let ms = block_timeout_ms(&args);
-        let deadline = (ms > 0).then(|| tokio::time::Instant::now() + std::time::Duration::from_millis(ms));
-        self.info.borrow_mut().blocked = true;
+        let deadline = self.retry_deadline.take().unwrap_or_else(|| {
+            let ms = block_timeout_ms(&args);
+            // A timeout too far away to represent is as good as none.
+            (ms > 0).then(|| tokio::time::Instant::now().checked_add(std::time::Duration::from_millis(ms))).flatten()
+        });
+        let mut info = self.info.borrow_mut();
+        info.blocked = true;
+        info.unblock_error = false;
+        drop(info);
         self.blocked = Some(Blocked { block, rx, deadline, shards, args, keep });
     }
 
@@ -556,12 +586,18 @@ impl Session {
         let unblock = self.info.borrow().unblock.clone();
         let Some(b) = self.blocked.as_mut() else { return BlockEvent::Wake(None) };
         let deadline = b.deadline;
-        tokio::select! {
-            w = b.rx.recv() => BlockEvent::Wake(w),
-            _ = sleep_until(deadline) => BlockEvent::Timeout,
-            _ = unblock.notified() => {
-                let error = std::mem::take(&mut self.info.borrow_mut().unblock_error);
-                BlockEvent::Unblock(error)
+        loop {
+            tokio::select! {
+                w = b.rx.recv() => return BlockEvent::Wake(w),
+                _ = sleep_until(deadline) => return BlockEvent::Timeout,
+                _ = unblock.notified() => {
+                    let mut info = self.info.borrow_mut();
+                    // CLIENT UNBLOCK clears the flag before notifying; a notification left over from an UNBLOCK
+                    // that raced with the end of an earlier block finds it set, and is ignored.
+                    if !info.blocked {
+                        return BlockEvent::Unblock(std::mem::take(&mut info.unblock_error));
+                    }
+                }
             }
         }
     }
@@ -590,8 +626,8 @@ impl Session {
             // A shard claimed the client first: its wake is on the way.
             _ => b.rx.recv().await,
         };
-        self.forget_on(&b.shards).await;
         match wake {
+            // The serving shard (the only one holding entries of a client served there) already forgot it.
             Some(Wake::Served(reply, undo)) => {
                 if !gone {
                     if b.keep {
@@ -601,19 +637,24 @@ impl Session {
                     self.on_shard(undo.shard, move |sh| super::lists::undo_pop(sh, undo)).await;
                 }
             }
-            Some(Wake::Retry { shard, db, key }) if gone => {
+            Some(Wake::Retry { shard, db, key }) => {
+                self.forget_on(&b.shards).await;
+                if !gone {
+                    let cmd = registry().lookup(&b.args[0], None).expect("blocking command is registered");
+                    self.now = crate::db::now_ms();
+                    self.retry_deadline = Some(b.deadline);
+                    self.run_blocking(cmd, b.args, b.keep).await;
+                    self.retry_deadline = None;
+                }
+                // Whatever the command took (maybe from another key, maybe nothing), the next waiter on the key
+                // this client was woken for gets its chance.
                 self.on_shard(shard, move |sh| {
                     sh.blocking.signal(db, &key);
                     sh.serve_ready();
                 })
                 .await;
             }
-            _ if gone => {}
-            _ => {
-                let cmd = registry().lookup(&b.args[0], None).expect("blocking command is registered");
-                self.now = crate::db::now_ms();
-                self.run_blocking(cmd, b.args, b.keep).await;
-            }
+            None => self.forget_on(&b.shards).await,
         }
     }
 

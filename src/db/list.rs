@@ -393,16 +393,48 @@ impl Clone for Node {
     }
 }
 
+/// Bytes of a listpack's header and end marker.
+const LP_HEADER: usize = 7;
+
+/// Size of one element in Redis's listpack format (encoding, data, back-length), to mirror its
+/// listpack/quicklist decisions: canonical integers take their compact integer encodings.
+fn lp_entry_len(v: &[u8]) -> usize {
+    let enc = match crate::proto::request::parse_i64(v).filter(|_| v.len() <= 20) {
+        Some(0..=127) => 1,
+        Some(-4096..=4095) => 2,
+        Some(-32768..=32767) => 3,
+        Some(-8_388_608..=8_388_607) => 4,
+        Some(n) if i32::try_from(n).is_ok() => 5,
+        Some(_) => 9,
+        None if v.len() < 64 => 1 + v.len(),
+        None if v.len() < 4096 => 2 + v.len(),
+        None => 5 + v.len(),
+    };
+    let backlen = match enc {
+        0..=127 => 1,
+        128..=16383 => 2,
+        16384..=2_097_151 => 3,
+        2_097_152..=268_435_455 => 4,
+        _ => 5,
+    };
+    enc + backlen
+}
+
 /// A Redis list value: a deque of packed nodes. See the module docs for the layout and invariants.
 #[derive(Default)]
 pub struct List {
     nodes: VecDeque<Node>,
     len: usize,
+    /// Size this list would have as one Redis listpack (entries in Redis's encoding, without the 7-byte header),
+    /// kept so OBJECT ENCODING can answer as Redis 7.4 does without a scan.
+    lp_bytes: usize,
+    /// Whether Redis would hold this list as a quicklist by now (see `is_listpack`).
+    quicklist: bool,
 }
 
 impl List {
     pub fn new() -> Self {
-        List { nodes: VecDeque::new(), len: 0 }
+        List { nodes: VecDeque::new(), len: 0, lp_bytes: 0, quicklist: false }
     }
 
     pub fn len(&self) -> usize {
@@ -417,6 +449,36 @@ impl List {
     pub fn clear(&mut self) {
         self.nodes = VecDeque::new();
         self.len = 0;
+        self.lp_bytes = 0;
+        self.quicklist = false;
+    }
+
+    /// Whether Redis 7.4 would report this list as a `listpack`: it converts to a quicklist when the listpack
+    /// would pass list-max-listpack-size (-2: 8 KiB), and back only when a removal leaves a single node of at
+    /// most half that.
+    pub fn is_listpack(&self) -> bool {
+        !self.quicklist
+    }
+
+    /// Keeps the listpack-size figure up to date as elements come and go.
+    fn account(&mut self, added: usize, removed: usize) {
+        self.lp_bytes = self.lp_bytes + added - removed;
+    }
+
+    /// Called before adding elements of `raw_bytes` in all: Redis converts a listpack that would pass the limit
+    /// into a quicklist before it adds (judging by the raw sizes, as it does).
+    pub fn before_growth(&mut self, raw_bytes: usize) {
+        if !self.quicklist && LP_HEADER + self.lp_bytes + raw_bytes > NODE_BYTES {
+            self.quicklist = true;
+        }
+    }
+
+    /// Called after removing elements: Redis turns a quicklist of one node back into a listpack once it is at most
+    /// half the limit (the hysteresis keeps a list near the limit from flipping on every push and pop).
+    pub fn after_shrink(&mut self) {
+        if self.quicklist && self.nodes.len() <= 1 && LP_HEADER + self.lp_bytes <= NODE_BYTES / 2 {
+            self.quicklist = false;
+        }
     }
 
     /// Adds a node at `at`; the first node gets a table of exactly one slot (std's minimum non-zero capacity is
@@ -438,6 +500,7 @@ impl List {
     }
 
     pub fn push_front(&mut self, v: &[u8]) {
+        self.account(lp_entry_len(v), 0);
         let e = enc_len(v.len());
         match self.nodes.front_mut() {
             Some(n) if n.fits(e) => n.push_front(v, e),
@@ -447,6 +510,7 @@ impl List {
     }
 
     pub fn push_back(&mut self, v: &[u8]) {
+        self.account(lp_entry_len(v), 0);
         let e = enc_len(v.len());
         match self.nodes.back_mut() {
             Some(n) if n.fits(e) => n.push_back(v, e),
@@ -459,6 +523,12 @@ impl List {
     }
 
     pub fn pop_front(&mut self) -> Option<Bytes> {
+        let v = self.pop_front_raw()?;
+        self.account(0, lp_entry_len(&v));
+        Some(v)
+    }
+
+    fn pop_front_raw(&mut self) -> Option<Bytes> {
         let node = self.nodes.front_mut()?;
         let (ds, de, next) = read_fwd(&node.buf, node.start());
         self.len -= 1;
@@ -475,6 +545,12 @@ impl List {
     }
 
     pub fn pop_back(&mut self) -> Option<Bytes> {
+        let v = self.pop_back_raw()?;
+        self.account(0, lp_entry_len(&v));
+        Some(v)
+    }
+
+    fn pop_back_raw(&mut self) -> Option<Bytes> {
         let node = self.nodes.back_mut()?;
         let (es, ds, de) = read_back(&node.buf, node.buf.len());
         self.len -= 1;
@@ -536,9 +612,11 @@ impl List {
 
     /// Replaces element `index` (LSET); false if out of range. Same-size values are overwritten in place.
     pub fn set(&mut self, index: usize, v: &[u8]) -> bool {
-        if index >= self.len {
+        let Some(old) = self.get(index).map(lp_entry_len) else {
             return false;
-        }
+        };
+        self.before_growth(v.len());
+        self.account(lp_entry_len(v), old);
         let (ni, i) = self.locate(index);
         let e = enc_len(v.len());
         let node = &mut self.nodes[ni];
@@ -688,6 +766,8 @@ impl List {
 
     /// Inserts v before (or after) the first element equal to pivot; returns false if pivot is absent.
     pub fn insert_at_pivot(&mut self, pivot: &[u8], v: &[u8], after: bool) -> bool {
+        // Redis converts before looking for the pivot, so a missing pivot can still make it a quicklist.
+        self.before_growth(v.len());
         let mut found = None;
         'nodes: for (ni, n) in self.nodes.iter().enumerate() {
             let mut off = n.start();
@@ -705,6 +785,7 @@ impl List {
         match found {
             Some((ni, k, rel)) => {
                 self.insert_at(ni, k, rel, v);
+                self.account(lp_entry_len(v), 0);
                 true
             }
             None => false,
@@ -715,6 +796,13 @@ impl List {
     /// 0 all; returns how many were removed. Each touched node is compacted in one pass, freed when emptied, and
     /// merged with an adjacent node when both fit in one.
     pub fn remove(&mut self, v: &[u8], count: i64) -> usize {
+        let removed = self.remove_raw(v, count);
+        self.account(0, removed * lp_entry_len(v));
+        self.after_shrink();
+        removed
+    }
+
+    fn remove_raw(&mut self, v: &[u8], count: i64) -> usize {
         let limit = if count == 0 { usize::MAX } else { usize::try_from(count.unsigned_abs()).unwrap_or(usize::MAX) };
         let mut removed = 0;
         // Range of nodes that lost elements.
@@ -792,6 +880,8 @@ impl List {
             return;
         }
         let end = end.min(self.len - 1);
+        let dropped: usize = self.iter().take(start).map(lp_entry_len).sum::<usize>()
+            + self.iter_from(end + 1).map(lp_entry_len).sum::<usize>();
         let mut drop_back = self.len - 1 - end;
         while drop_back > 0 {
             let last = self.nodes.back_mut().expect("elements remain");
@@ -826,6 +916,8 @@ impl List {
             self.try_merge(0);
         }
         self.after_node_removal();
+        self.account(0, dropped);
+        self.after_shrink();
     }
 
     /// Approximate heap bytes owned (nodes' buffer capacities + node table), for MEMORY USAGE.
@@ -877,7 +969,7 @@ impl Clone for List {
     fn clone(&self) -> List {
         let mut nodes = VecDeque::with_capacity(self.nodes.len());
         nodes.extend(self.nodes.iter().cloned());
-        List { nodes, len: self.len }
+        List { nodes, len: self.len, lp_bytes: self.lp_bytes, quicklist: self.quicklist }
     }
 }
 

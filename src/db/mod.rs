@@ -71,8 +71,8 @@ impl Value {
             Value::Int(_) => "int",
             Value::Str(b) if b.len() <= 44 => "embstr",
             Value::Str(_) => "raw",
-            // One packed node within list-max-listpack-size (8 KiB) is what Redis calls a listpack.
-            Value::List(l) if l.node_count() <= 1 && l.payload_bytes() <= list::NODE_BYTES => "listpack",
+            // Redis 7.4's rule (listpack until 8 KiB, back at 4 KiB), tracked by the list itself.
+            Value::List(l) if l.is_listpack() => "listpack",
             Value::List(_) => "quicklist",
         }
     }

@@ -79,6 +79,8 @@ pub struct Decoder {
     args: Vec<Bytes>,
     /// Total length of `args`, kept as they arrive (Redis's argv-mem; not part of the query buffer).
     args_bytes: usize,
+    /// Emptied argument vectors handed back after their commands ran, reused for the next requests.
+    spare: Vec<Vec<Bytes>>,
 }
 
 impl Decoder {
@@ -112,7 +114,14 @@ impl Decoder {
                     continue;
                 }
                 self.remaining = count as usize;
-                self.args = Vec::with_capacity(self.remaining.min(MAX_PREALLOC_ARGS));
+                let want = self.remaining.min(MAX_PREALLOC_ARGS);
+                self.args = match self.spare.pop() {
+                    Some(mut v) => {
+                        v.reserve(want);
+                        v
+                    }
+                    None => Vec::with_capacity(want),
+                };
             }
             while self.remaining > 0 {
                 let len = match self.bulk_len {
@@ -155,6 +164,13 @@ impl Decoder {
             }
             self.args_bytes = 0;
             return Ok(Some(std::mem::take(&mut self.args)));
+        }
+    }
+
+    /// Takes back an emptied argument vector for reuse (bounded, so a burst does not pin memory).
+    pub fn recycle(&mut self, args: Vec<Bytes>) {
+        if self.spare.len() < 256 && args.is_empty() {
+            self.spare.push(args);
         }
     }
 

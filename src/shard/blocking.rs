@@ -14,7 +14,10 @@
 //!
 //! Waiters on one key are served first come, first served. Keys are signalled ready by the commands that add to
 //! them; the shard serves them after the command that made them ready completes, so a woken client sees what a
-//! fresh call would see, and a BLMOVE whose push readies another key chains on.
+//! fresh call would see, and a BLMOVE whose push readies another key chains on. A client told to retry signals
+//! the key again once its command has run, so an element it did not take still reaches the next waiter. A key
+//! whose first waiter's command touches a key locked by a multi-shard transaction is *parked* and served again
+//! when the shard releases a lock, so serving never breaks a transaction's atomicity.
 
 use bytes::{Bytes, BytesMut};
 use std::collections::{HashMap, VecDeque};
@@ -68,11 +71,6 @@ impl Block {
         self.state.compare_exchange(WAITING, CANCELLED, Ordering::AcqRel, Ordering::Acquire).is_ok()
     }
 
-    /// Returns a claim that could not be used (the command found nothing after all) so others may claim it.
-    pub fn unclaim(&self) {
-        self.state.store(WAITING, Ordering::Release);
-    }
-
     pub fn is_waiting(&self) -> bool {
         self.state.load(Ordering::Acquire) == WAITING
     }
@@ -100,13 +98,16 @@ impl Clone for Waiter {
     }
 }
 
-/// The waiters of one shard, by key, and the keys made ready since they were last served.
+/// The waiters of one shard, by database and key, and the keys made ready since they were last served.
 #[derive(Default)]
 pub struct Blocking {
-    waiters: HashMap<(usize, Bytes), VecDeque<Waiter>, ahash::RandomState>,
+    /// Per database (grown on demand), so a push looks its key up without copying it.
+    waiters: Vec<HashMap<Bytes, VecDeque<Waiter>, ahash::RandomState>>,
     /// Keys each blocked client waits on here, to remove all its entries at once.
     by_client: HashMap<u64, Vec<(usize, Bytes)>, ahash::RandomState>,
     ready: Vec<(usize, Bytes)>,
+    /// Ready keys whose first waiter must wait for a multi-shard lock to be released.
+    parked: Vec<(usize, Bytes)>,
 }
 
 impl Blocking {
@@ -114,14 +115,16 @@ impl Blocking {
     pub fn register(&mut self, keys: &[Bytes], waiter: Waiter) {
         let db = waiter.db;
         let id = waiter.block.client_id;
+        if self.waiters.len() <= db {
+            self.waiters.resize_with(db + 1, HashMap::default);
+        }
         let mine = self.by_client.entry(id).or_default();
         for k in keys {
-            let lk = (db, k.clone());
-            if mine.contains(&lk) {
+            if mine.iter().any(|(d, m)| *d == db && m == k) {
                 continue;
             }
-            mine.push(lk.clone());
-            self.waiters.entry(lk).or_default().push_back(waiter.clone());
+            mine.push((db, k.clone()));
+            self.waiters[db].entry(k.clone()).or_default().push_back(waiter.clone());
         }
     }
 
@@ -130,11 +133,12 @@ impl Blocking {
         let Some(keys) = self.by_client.remove(&client_id) else {
             return;
         };
-        for lk in keys {
-            if let Some(q) = self.waiters.get_mut(&lk) {
+        for (db, k) in keys {
+            let map = &mut self.waiters[db];
+            if let Some(q) = map.get_mut(&k) {
                 q.retain(|w| w.block.client_id != client_id);
                 if q.is_empty() {
-                    self.waiters.remove(&lk);
+                    map.remove(&k);
                 }
             }
         }
@@ -142,7 +146,7 @@ impl Blocking {
 
     /// Whether anyone waits on a key: push commands signal readiness only then.
     pub fn has_waiters(&self, db: usize, key: &[u8]) -> bool {
-        !self.waiters.is_empty() && self.waiters.contains_key(&(db, Bytes::copy_from_slice(key)))
+        !self.by_client.is_empty() && self.waiters.get(db).is_some_and(|m| m.contains_key(key))
     }
 
     /// Notes that a key with waiters received data.
@@ -160,17 +164,35 @@ impl Blocking {
         std::mem::take(&mut self.ready)
     }
 
+    /// Sets a ready key aside until a lock is released (`unpark`).
+    pub fn park(&mut self, db: usize, key: &Bytes) {
+        if !self.parked.iter().any(|(d, k)| *d == db && k == key) {
+            self.parked.push((db, key.clone()));
+        }
+    }
+
+    /// Makes the parked keys ready again (a lock was released); true if there were any.
+    pub fn unpark(&mut self) -> bool {
+        if self.parked.is_empty() {
+            return false;
+        }
+        for (db, key) in std::mem::take(&mut self.parked) {
+            self.signal(db, &key);
+        }
+        true
+    }
+
     /// The first waiter on a key still waiting, dropping stale entries in front of it.
     pub fn first_waiting(&mut self, db: usize, key: &Bytes) -> Option<Waiter> {
-        let lk = (db, key.clone());
-        let q = self.waiters.get_mut(&lk)?;
+        let map = self.waiters.get_mut(db)?;
+        let q = map.get_mut(key)?;
         while let Some(w) = q.front() {
             if w.block.is_waiting() {
                 return Some(w.clone());
             }
             q.pop_front();
         }
-        self.waiters.remove(&lk);
+        map.remove(key);
         None
     }
 
@@ -181,7 +203,7 @@ impl Blocking {
 
     /// Number of keys with waiters on this shard (INFO total_blocking_keys).
     pub fn blocking_keys(&self) -> usize {
-        self.waiters.len()
+        self.waiters.iter().map(|m| m.len()).sum()
     }
 }
 
@@ -205,6 +227,13 @@ mod tests {
         assert_eq!(b.first_waiting(0, &k).unwrap().block.client_id, 1);
         assert!(w1.block.cancel());
         assert_eq!(b.first_waiting(0, &k).unwrap().block.client_id, 2);
+        b.signal(0, b"j");
+        b.signal(0, b"nobody");
+        assert_eq!(b.take_ready(), vec![(0, Bytes::from_static(b"j"))]);
+        b.park(0, &k);
+        assert!(b.unpark());
+        assert_eq!(b.take_ready(), vec![(0, k.clone())]);
+        assert!(!b.unpark());
         b.forget(1);
         b.forget(2);
         assert_eq!(b.blocking_keys(), 0);
@@ -217,7 +246,7 @@ mod tests {
         assert!(w.block.claim());
         assert!(!w.block.claim());
         assert!(!w.block.cancel());
-        w.block.unclaim();
+        let (w, _rx) = waiter(2);
         assert!(w.block.cancel());
         assert!(!w.block.claim());
     }

@@ -189,11 +189,11 @@ impl Shard {
         let mut available = self.dbs[db].peek(key, now).map_or(0, |e| e.value.ready_units());
         while available > 0 {
             let Some(w) = self.blocking.first_waiting(db, key) else { return };
-            if !w.block.claim() {
-                continue;
-            }
             let client = w.block.client_id;
             if !w.local {
+                if !w.block.claim() {
+                    continue;
+                }
                 self.blocking.forget(client);
                 if w.block.wake(Wake::Retry { shard: self.id, db, key: key.clone() }).is_ok() {
                     available -= 1;
@@ -205,14 +205,25 @@ impl Shard {
                 continue;
             };
             let call = Call { cmd, args: w.args.to_vec(), db: db as u8, block: Some(w.block.clone()) };
+            if self.call_blocked(&call) {
+                // A multi-shard transaction holds one of its keys: serve this key once a lock is released.
+                self.blocking.park(db, key);
+                return;
+            }
+            if !w.block.claim() {
+                continue;
+            }
+            // The client's entries go first: should the command register it again, it starts afresh.
+            self.blocking.forget(client);
             let mut buf = BytesMut::new();
             let exec = self.execute(&call, &mut buf, w.resp3, now);
             if exec.blocked {
-                // The data went to someone else after all; the client stays registered.
-                w.block.unclaim();
+                // Found nothing after all (cannot happen for lists, whose ready key has data): the client runs
+                // its command again itself rather than being left claimed with no wake.
+                self.blocking.forget(client);
+                let _ = w.block.wake(Wake::Retry { shard: self.id, db, key: key.clone() });
                 return;
             }
-            self.blocking.forget(client);
             if let Err(Wake::Served(_, Some(undo))) = w.block.wake(Wake::Served(buf, exec.undo)) {
                 crate::cmd::lists::undo_pop(self, undo);
             }
@@ -225,6 +236,10 @@ impl Shard {
         if self.locks.release(txid) {
             // Commands that waited go first, then lock requests that waited: neither starves the other.
             self.resume_deferred();
+            // Blocked clients whose keys the transaction held are served before the next lock is granted.
+            if self.blocking.unpark() {
+                self.serve_ready();
+            }
             self.locks.grant_waiting();
         }
     }
