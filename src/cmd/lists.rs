@@ -656,14 +656,15 @@ fn brpop(ctx: &mut Ctx, args: &[Bytes]) {
     bpop(ctx, args, End::Tail)
 }
 
+/// BLMPOP: as Redis, the timeout is checked after the other arguments.
 fn blmpop(ctx: &mut Ctx, args: &[Bytes]) {
-    if let Err(e) = parse_timeout(&args[1]) {
-        return ctx.out.error(e);
-    }
     let m = match parse_mpop(args, 2) {
         Ok(m) => m,
         Err(e) => return ctx.out.error(e),
     };
+    if let Err(e) = parse_timeout(&args[1]) {
+        return ctx.out.error(e);
+    }
     let keys = &args[m.keys.clone()];
     if !pop_first(ctx, keys, m.end, m.count, PopReply::KeyValues) {
         ctx.block_on(keys, args);
@@ -795,15 +796,16 @@ fn pop_cross(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
             }
             _ => {
                 let blocking = name == b"blmpop";
+                let m = match parse_mpop(&args, if blocking { 2 } else { 1 }) {
+                    Ok(m) => m,
+                    Err(e) => return s.reply().error(e),
+                };
                 if blocking {
                     if let Err(e) = parse_timeout(&args[1]) {
                         return s.reply().error(e);
                     }
                 }
-                match parse_mpop(&args, if blocking { 2 } else { 1 }) {
-                    Ok(m) => (args[m.keys].to_vec(), m.end, m.count, PopReply::KeyValues, blocking),
-                    Err(e) => return s.reply().error(e),
-                }
+                (args[m.keys].to_vec(), m.end, m.count, PopReply::KeyValues, blocking)
             }
         };
         let groups = s.group_keys(keys.iter());

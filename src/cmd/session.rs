@@ -148,6 +148,7 @@ impl Session {
     /// Runs queued requests until the queue is empty, the client blocks, or the connection is to close.
     pub async fn run_queue(&mut self) {
         self.now = crate::db::now_ms();
+        self.info.borrow_mut().last_active = self.now;
         while self.blocked.is_none() && !self.close {
             let Some(args) = self.queue.pop_front() else { break };
             if let Some((cmd, args, keep)) = self.dispatch(args) {

@@ -25,7 +25,7 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
 /// One command in this many is timed for INFO commandstats.
-const TIME_SAMPLE: u64 = 8;
+const TIME_SAMPLE: u64 = 32;
 
 /// A message to a shard's mailbox.
 pub enum Msg {
@@ -298,7 +298,8 @@ impl Shard {
         }
         for c in self.clients.values() {
             let mut c = c.borrow_mut();
-            if c.last_active.elapsed().as_secs() >= timeout && !c.killed {
+            // Blocked clients are not idle: they wait on purpose (Redis exempts them too).
+            if crate::db::now_ms().saturating_sub(c.last_active) / 1000 >= timeout && !c.killed && !c.blocked {
                 c.killed = true;
                 c.kill.notify_one();
             }
