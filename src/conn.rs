@@ -13,7 +13,7 @@ use std::cell::RefCell;
 use std::os::fd::AsRawFd;
 use std::rc::Rc;
 use std::sync::atomic::Ordering;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, Interest};
 use tokio::net::TcpStream;
 
 /// Read buffer headroom kept free before each read.
@@ -72,6 +72,12 @@ async fn run(mut stream: TcpStream, shard: Rc<RefCell<Shard>>) {
             Ok(n) => {
                 if n == room {
                     chunk = READ_CHUNK_STREAMING;
+                } else {
+                    // A short read drained the socket. Forget its readiness now, so the next read waits for the
+                    // event loop instead of first paying a read syscall that can only say EAGAIN (Redis, too,
+                    // reads once per readable event). Safe on a current-thread runtime: no reactor turn can run
+                    // between the read above and this, so a newer event is still queued in epoll.
+                    let _ = stream.try_io(Interest::READABLE, || Err::<(), _>(std::io::ErrorKind::WouldBlock.into()));
                 }
                 shared.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed)
             }
