@@ -52,6 +52,10 @@ async fn run(mut stream: TcpStream, shard: Rc<RefCell<Shard>>) {
     let authenticated = shared.requirepass().is_none();
     let mut session = Session::new(shard.clone(), info.clone(), authenticated);
     let mut shutdown = shared.shutdown.subscribe();
+    // Registered once for the connection's life, not once per read: each registration takes the notifiers' locks.
+    let killed = kill.notified();
+    let stopping = shutdown.changed();
+    tokio::pin!(killed, stopping);
 
     let mut rbuf = BytesMut::with_capacity(READ_CHUNK);
     let mut chunk = READ_CHUNK;
@@ -64,8 +68,8 @@ async fn run(mut stream: TcpStream, shard: Rc<RefCell<Shard>>) {
         let room = rbuf.capacity() - rbuf.len();
         let read = tokio::select! {
             r = stream.read_buf(&mut rbuf) => r,
-            _ = kill.notified() => break,
-            _ = shutdown.changed() => break,
+            _ = &mut killed => break,
+            _ = &mut stopping => break,
         };
         match read {
             Ok(0) | Err(_) => break,
@@ -140,8 +144,8 @@ async fn run(mut stream: TcpStream, shard: Rc<RefCell<Shard>>) {
                         }
                         _ => BlockEvent::Gone,
                     },
-                    _ = kill.notified() => BlockEvent::Gone,
-                    _ = shutdown.changed() => BlockEvent::Gone,
+                    _ = &mut killed => BlockEvent::Gone,
+                    _ = &mut stopping => BlockEvent::Gone,
                 };
                 let gone = matches!(event, BlockEvent::Gone);
                 session.finish_block(event).await;

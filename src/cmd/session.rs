@@ -84,6 +84,9 @@ pub struct Session {
     /// Requests received but not yet run: the rest of a pipeline while the client is blocked.
     queue: VecDeque<Vec<Bytes>>,
     blocked: Option<Blocked>,
+    /// The last command name looked up, exactly as the client spelled it: pipelines repeat one command, and a
+    /// byte comparison is cheaper than the table lookup.
+    last_lookup: Option<(Bytes, &'static Command)>,
     /// Emptied argument vectors, returned to the decoder after each pipeline (see `recycle`).
     spare_args: Vec<Vec<Bytes>>,
     /// Reply mode decision of the blocking command being run, for a block begun by a cross-shard handler.
@@ -119,6 +122,7 @@ impl Session {
             side: BytesMut::new(),
             queue: VecDeque::new(),
             blocked: None,
+            last_lookup: None,
             spare_args: Vec::new(),
             block_keep: true,
             retry_deadline: None,
@@ -161,9 +165,18 @@ impl Session {
     /// Checks a request and runs it if it can run right away (a shard command, inline or batched: the hot path,
     /// with no future to build); otherwise hands it back for `dispatch_async`.
     fn dispatch(&mut self, args: Vec<Bytes>) -> Option<(&'static Command, Vec<Bytes>, bool)> {
-        let reg = registry();
-        let cmd = match reg.lookup(&args[0], None) {
-            Some(cmd) => cmd,
+        let cached = match &self.last_lookup {
+            Some((name, c)) if *name == args[0] => Some(*c),
+            _ => None,
+        };
+        let cmd = match cached.or_else(|| registry().lookup(&args[0], None)) {
+            Some(cmd) => {
+                if cached.is_none() {
+                    // A copy: the argument itself would pin the read buffer it was cut from.
+                    self.last_lookup = Some((Bytes::copy_from_slice(&args[0]), cmd));
+                }
+                cmd
+            }
             None => match self.resolve_subcommand(&args) {
                 Ok(cmd) => cmd,
                 Err(msg) => {
