@@ -424,7 +424,7 @@ fn incrbyfloat(ctx: &mut Ctx, args: &[Bytes]) {
     let (Some(cur), Some(by)) = (cur, crate::db::long_double::Num::parse(&args[2])) else {
         return out.error(errors::NOT_FLOAT);
     };
-    let Some(text) = cur.add(by).map(crate::db::long_double::Num::format) else {
+    let Some(text) = cur.checked_add(by).map(crate::db::long_double::Num::format) else {
         return out.error(errors::INCR_NAN);
     };
     out.bulk(text.as_bytes());

@@ -67,7 +67,7 @@ impl Num {
     }
 
     /// `self + other` rounded to a long double; None for an infinite (or NaN) result.
-    pub fn add(self, other: Num) -> Option<Num> {
+    pub fn checked_add(self, other: Num) -> Option<Num> {
         let (Num::Finite { neg: an, mant: am, exp: ae }, Num::Finite { neg: bn, mant: bm, exp: be }) = (self, other)
         else {
             return None;
@@ -487,7 +487,7 @@ mod tests {
 
     fn incr(a: &str, b: &str) -> Option<String> {
         let (a, b) = (Num::parse(a.as_bytes())?, Num::parse(b.as_bytes())?);
-        Some(a.add(b).map_or("inf".into(), Num::format))
+        Some(a.checked_add(b).map_or("inf".into(), Num::format))
     }
 
     #[test]
