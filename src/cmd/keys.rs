@@ -335,10 +335,7 @@ fn renamenx(ctx: &mut Ctx, args: &[Bytes]) {
 /// destination.
 async fn rename_across(s: &mut Session, args: Vec<Bytes>, nx: bool) {
     let (src, dst) = (args[1].clone(), args[2].clone());
-    let n = s.nshards();
-    let (ss, ds) = (key_shard(&src, n), key_shard(&dst, n));
-    let groups = s.group_keys([&src, &dst]);
-    let txid = s.lock(&groups, true).await;
+    let (txid, ss, ds) = s.lock_pair(&src, &dst).await;
     let db = s.db;
     let checks = s
         .run_parts(vec![(ss, src.clone()), (ds, dst.clone())], move |sh, k| {
@@ -435,10 +432,7 @@ fn copy_cross(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
             Err(e) => return s.reply().error(&e),
         };
         let (src, dst) = (args[1].clone(), args[2].clone());
-        let n = s.nshards();
-        let (ss, ds) = (key_shard(&src, n), key_shard(&dst, n));
-        let groups = s.group_keys([&src, &dst]);
-        let txid = s.lock(&groups, true).await;
+        let (txid, ss, ds) = s.lock_pair(&src, &dst).await;
         let db = s.db;
         let value = s
             .on_shard(ss, move |sh| {

@@ -709,10 +709,7 @@ fn brpoplpush(ctx: &mut Ctx, args: &[Bytes]) {
 async fn move_across(s: &mut Session, args: Vec<Bytes>, from: End, to: End, blocking: bool) {
     let blocking = blocking && s.may_block();
     let (src, dst) = (args[1].clone(), args[2].clone());
-    let n = s.nshards();
-    let (ss, ds) = (key_shard(&src, n), key_shard(&dst, n));
-    let groups = s.group_keys([&src, &dst]);
-    let txid = s.lock(&groups, true).await;
+    let (txid, ss, ds) = s.lock_pair(&src, &dst).await;
     let db = s.db;
     let types = s
         .run_parts(vec![(ss, src.clone()), (ds, dst.clone())], move |sh, k| {

@@ -469,6 +469,15 @@ impl Session {
         txid
     }
 
+    /// Locks a source and a destination key exclusively (RENAME, COPY, LMOVE between shards); returns the
+    /// transaction id and the two keys' shards.
+    pub async fn lock_pair(&self, src: &Bytes, dst: &Bytes) -> (u64, usize, usize) {
+        let n = self.nshards();
+        let groups = self.group_keys([src, dst]);
+        let txid = self.lock(&groups, true).await;
+        (txid, key_shard(src, n), key_shard(dst, n))
+    }
+
     /// Runs `part` on each shard with that shard's payload, all shards in parallel, and returns the results in
     /// the order given. Parts that run under a lock release it themselves (`Shard::unlock`) as they finish.
     pub async fn run_parts<T, R, F>(&self, parts: Vec<(usize, T)>, part: F) -> Vec<R>
