@@ -9,8 +9,9 @@
 # again.  bytes/element = (RSS after - RSS before) / elements.
 #
 # Cases:
-#   list32   N_LIST RPUSHes of 32-byte values to one key
-#   list1    N_LIST RPUSHes of 1-byte values to one key
+#   list32   N_LIST RPUSHes of 32-byte values to one key (letters)
+#   list1    N_LIST RPUSHes of 1-byte values to one key (letters)
+#   list32d  the same with 32-digit values, list1d with 1-digit values (Redis stores small integers compactly)
 #   set      N_KEYS SETs of distinct keys ("key:%08d", 12 bytes) with
 #            8-byte values, for comparison with the lists
 # (redis-benchmark -t rpush is no use here: its values are always 3 bytes.)
@@ -23,7 +24,7 @@
 #   RILL_ARGS   rill args (default: "--shards 1"; RILL_ARGS= for none)
 #   N_LIST      elements per list case (default 1000000)
 #   N_KEYS      keys in the set case (default 100000)
-#   CASES       which cases, comma-separated (default list32,list1,set)
+#   CASES       which cases, comma-separated (default list32,list1,list32d,list1d,set)
 #   RILL_PORT, REDIS_PORT   (default 16381 / 16382)
 set -euo pipefail
 
@@ -31,7 +32,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."          # repo root
 
 N_LIST=${N_LIST:-1000000}
 N_KEYS=${N_KEYS:-100000}
-CASES=${CASES:-list32,list1,set}
+CASES=${CASES:-list32,list1,list32d,list1d,set}
 RILL_PORT=${RILL_PORT:-16381}
 REDIS_PORT=${REDIS_PORT:-16382}
 RILL_ARGS=${RILL_ARGS---shards 1}   # set-but-empty means no extra args
@@ -101,6 +102,17 @@ with open(path, "wb") as f:
     if case in ("list32", "list1"):
         size = 32 if case == "list32" else 1
         head = b"*3\r\n" + bulk(b"RPUSH") + bulk(b"rill-bench:mem")
+        letters = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+        for i in range(n_list):
+            # Distinct letter strings (i in base 52, padded), so no layer can share them.
+            v, x = bytearray(), i
+            for _ in range(size):
+                v.append(letters[x % 52])
+                x //= 52
+            f.write(head + bulk(bytes(v)))
+    elif case in ("list32d", "list1d"):
+        size = 32 if case == "list32d" else 1
+        head = b"*3\r\n" + bulk(b"RPUSH") + bulk(b"rill-bench:mem")
         # Distinct values (a counter, zero-padded) so no layer can share them.
         for i in range(n_list):
             v = b"%0*d" % (size, i % (10 ** size))
@@ -166,6 +178,7 @@ for line in open(sys.argv[1]):
     if case not in rows:
         rows.append(case)
 desc = {"list32": "RPUSH 32-byte values, one key", "list1": "RPUSH 1-byte values, one key",
+        "list32d": "RPUSH 32-digit values, one key", "list1d": "RPUSH 1-digit values, one key",
         "set": "SET 12-byte keys, 8-byte values"}
 head = ["case", "elements", "rill B/elem", "redis B/elem", "rill/redis", "rill RSS MiB", "redis RSS MiB"]
 out = []
