@@ -444,3 +444,24 @@ fn replies_turned_back_on_are_sent() {
     raw.cmd(&[b"PING"]);
     raw.expect(b"+PONG\r\n");
 }
+
+/// CLIENT NO-TOUCH: reads leave a key's idle time alone, TOUCH still resets it, and turning it off restores the
+/// normal behaviour.
+#[test]
+fn client_no_touch_keeps_idle_time() {
+    let s = Server::with_shards(2);
+    let mut c = s.client();
+    let _: () = q(&mut c, &["SET", "nt", "v"]);
+    // Wait (bounded) until the key has been idle for at least a second: OBJECT IDLETIME counts whole seconds.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while q::<i64>(&mut c, &["OBJECT", "IDLETIME", "nt"]) < 1 {
+        assert!(std::time::Instant::now() < deadline, "key never became idle");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(q::<String>(&mut c, &["CLIENT", "NO-TOUCH", "ON"]), "OK");
+    assert_eq!(q::<String>(&mut c, &["GET", "nt"]), "v");
+    assert!(q::<i64>(&mut c, &["OBJECT", "IDLETIME", "nt"]) >= 1, "GET under NO-TOUCH touched the key");
+    assert_eq!(q::<i64>(&mut c, &["TOUCH", "nt"]), 1);
+    assert_eq!(q::<i64>(&mut c, &["OBJECT", "IDLETIME", "nt"]), 0, "TOUCH must touch even under NO-TOUCH");
+    assert_eq!(q::<String>(&mut c, &["CLIENT", "NO-TOUCH", "OFF"]), "OK");
+}

@@ -298,6 +298,7 @@ fn reset(s: &mut Session, _args: Vec<Bytes>) -> LocalFuture<'_> {
             info.no_evict = false;
             info.no_touch = false;
         }
+        s.no_touch = false;
         s.reply_forced = true;
         s.reply().simple("RESET");
     })
@@ -459,13 +460,12 @@ fn client(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
                 } else {
                     return s.reply().error(errors::SYNTAX);
                 };
-                let mut info = s.info.borrow_mut();
                 if meta.short_name() == "no-evict" {
-                    info.no_evict = on;
+                    s.info.borrow_mut().no_evict = on;
                 } else {
-                    info.no_touch = on;
+                    s.info.borrow_mut().no_touch = on;
+                    s.no_touch = on;
                 }
-                drop(info);
                 s.reply().ok()
             }
             "reply" => {

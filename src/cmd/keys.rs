@@ -59,7 +59,7 @@ fn exists(ctx: &mut Ctx, args: &[Bytes]) {
 fn touch(ctx: &mut Ctx, args: &[Bytes]) {
     let now = ctx.now;
     let db = ctx.db();
-    let n = args[1..].iter().filter(|k| db.get_mut(k, now).is_some()).count();
+    let n = args[1..].iter().filter(|k| db.touch(k, now)).count();
     ctx.out.int(n as i64)
 }
 
@@ -104,7 +104,7 @@ fn exists_cross(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
 }
 
 fn touch_cross(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
-    Box::pin(count_across(s, args, false, |db, k, now| db.get_mut(k, now).is_some()))
+    Box::pin(count_across(s, args, false, |db, k, now| db.touch(k, now)))
 }
 
 fn type_cmd(ctx: &mut Ctx, args: &[Bytes]) {

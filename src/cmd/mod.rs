@@ -157,6 +157,8 @@ pub struct Call {
     pub db: u8,
     /// Present when the command may block (a blocking command outside MULTI).
     pub block: Option<Arc<Block>>,
+    /// CLIENT NO-TOUCH: reads leave the keys' access times alone.
+    pub no_touch: bool,
 }
 
 /// What running a call on a shard produced besides its reply.

@@ -73,6 +73,8 @@ pub struct Session {
     /// Set when the connection must close once `out` is written (QUIT, CLIENT KILL of itself, protocol error).
     pub close: bool,
     pub reply_mode: ReplyMode,
+    /// CLIENT NO-TOUCH, copied here from the client's info so every call can carry it cheaply.
+    pub no_touch: bool,
     /// Set by a command that turns replies back on (CLIENT REPLY ON, RESET): its own reply is sent even though
     /// replies were off when it started, as Redis does.
     pub reply_forced: bool,
@@ -116,6 +118,7 @@ impl Session {
             close: false,
             reply_mode: ReplyMode::On,
             reply_forced: false,
+            no_touch: false,
             local,
             now: 0,
             order: Vec::new(),
@@ -287,7 +290,7 @@ impl Session {
 
     /// Sends a shard command to its shard: inline when it is ours and nothing stands in the way, else in a batch.
     fn route(&mut self, cmd: &'static Command, args: Vec<Bytes>, target: usize, keep: bool) {
-        let call = Call { cmd, args, db: self.db as u8, block: None };
+        let call = Call { cmd, args, db: self.db as u8, block: None, no_touch: self.no_touch };
         if target == self.local && self.pending[target].is_empty() {
             let mut shard = self.shard.borrow_mut();
             if !shard.call_blocked(&call) {
@@ -539,7 +542,8 @@ impl Session {
             return self.run_conn(cross, args, keep).await;
         };
         let (block, rx) = Block::new(self.id);
-        let call = Call { cmd, args: args.clone(), db: self.db as u8, block: Some(block.clone()) };
+        let call =
+            Call { cmd, args: args.clone(), db: self.db as u8, block: Some(block.clone()), no_touch: self.no_touch };
         let (reply, blocked) = if target == self.local && !self.shard.borrow().call_blocked(&call) {
             let mut buf = BytesMut::new();
             let exec = self.shard.borrow_mut().execute(&call, &mut buf, self.resp3, self.now);

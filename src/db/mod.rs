@@ -115,6 +115,8 @@ pub struct Db {
     expiring: Vec<NodeId>,
     /// Keys removed because their TTL passed, since start (INFO stats expired_keys).
     pub expired_count: u64,
+    /// Set while a CLIENT NO-TOUCH client's command runs: lookups leave access times alone.
+    pub no_touch: bool,
 }
 
 /// The current wall-clock time in Unix milliseconds.
@@ -156,8 +158,17 @@ impl Db {
     pub fn get_mut(&mut self, key: &[u8], now: u64) -> Option<&mut Entry> {
         let id = self.find(key, now)?;
         let e = self.dict.value_mut(id);
-        e.access = access_clock(now);
+        if !self.no_touch {
+            e.access = access_clock(now);
+        }
         Some(e)
+    }
+
+    /// TOUCH: updates a live key's access time even for a CLIENT NO-TOUCH client, as Redis does.
+    pub fn touch(&mut self, key: &[u8], now: u64) -> bool {
+        let Some(id) = self.find(key, now) else { return false };
+        self.dict.value_mut(id).access = access_clock(now);
+        true
     }
 
     /// A live key's entry without touching its access time.

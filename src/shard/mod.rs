@@ -94,6 +94,8 @@ pub struct Shard {
     pub dbs: Vec<Db>,
     pub locks: LockTable,
     pub blocking: Blocking,
+    /// The CLIENT NO-TOUCH mode the databases are set to (switched only when a call's differs).
+    no_touch: bool,
     /// True while serving blocked clients, so the commands run for them do not start another round.
     serving: bool,
     pub stats: Stats,
@@ -112,6 +114,7 @@ impl Shard {
             locks: LockTable::default(),
             blocking: Blocking::default(),
             serving: false,
+            no_touch: false,
             stats: Stats::default(),
             deferred: VecDeque::new(),
             rng: 0x9E37_79B9_7F4A_7C15 ^ (id as u64 + 1),
@@ -143,6 +146,10 @@ impl Shard {
         // Reading the clock costs as much as a GET; time one command in TIME_SAMPLE and scale, which keeps
         // INFO commandstats' usec an unbiased estimate.
         self.stats.tick = self.stats.tick.wrapping_add(1);
+        if call.no_touch != self.no_touch {
+            self.no_touch = call.no_touch;
+            self.dbs.iter_mut().for_each(|d| d.no_touch = call.no_touch);
+        }
         let start = self.stats.tick.is_multiple_of(TIME_SAMPLE).then(std::time::Instant::now);
         let at = buf.len();
         let mut ctx = Ctx {
@@ -204,7 +211,7 @@ impl Shard {
                 self.blocking.forget(client);
                 continue;
             };
-            let call = Call { cmd, args: w.args.to_vec(), db: db as u8, block: Some(w.block.clone()) };
+            let call = Call { cmd, args: w.args.to_vec(), db: db as u8, block: Some(w.block.clone()), no_touch: false };
             if self.call_blocked(&call) {
                 // A multi-shard transaction holds one of its keys: serve this key once a lock is released.
                 self.blocking.park(db, key);
