@@ -429,16 +429,7 @@ fn incrbyfloat(ctx: &mut Ctx, args: &[Bytes]) {
     };
     out.bulk(text.as_bytes());
     let value = Value::Str(Bytes::from(text));
-    match id {
-        Some(id) => {
-            let e = db.entry_mut(id);
-            e.value = value;
-            e.access = access_clock(now);
-        }
-        None => {
-            db.set(&args[1], value, 0, now);
-        }
-    }
+    db.replace_or_set(id, &args[1], value, now);
 }
 
 /// The largest string SETRANGE and APPEND may build (proto-max-bulk-len).
@@ -554,16 +545,7 @@ fn setrange(ctx: &mut Ctx, args: &[Bytes]) {
     buf[offset as usize..end].copy_from_slice(patch);
     let len = buf.len();
     let value = Value::Str(buf.freeze());
-    match id {
-        Some(id) => {
-            let e = db.entry_mut(id);
-            e.value = value;
-            e.access = access_clock(now);
-        }
-        None => {
-            db.set(&args[1], value, 0, now);
-        }
-    }
+    db.replace_or_set(id, &args[1], value, now);
     out.int(len as i64)
 }
 

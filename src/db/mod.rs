@@ -214,7 +214,14 @@ impl Db {
 
     /// Replaces a key's value, keeping its TTL (SET KEEPTTL, APPEND, INCR...).
     pub fn set_keep_ttl(&mut self, key: &[u8], value: Value, now: u64) -> NodeId {
-        match self.find(key, now) {
+        let id = self.find(key, now);
+        self.replace_or_set(id, key, value, now)
+    }
+
+    /// Replaces the value of the live key `id` (already found by the caller, so no second lookup) keeping its TTL,
+    /// or, with no id, stores `key` afresh.
+    pub fn replace_or_set(&mut self, id: Option<NodeId>, key: &[u8], value: Value, now: u64) -> NodeId {
+        match id {
             Some(id) => {
                 let e = self.dict.value_mut(id);
                 e.value = value;
