@@ -260,6 +260,35 @@ fn no_lost_wakeup_when_a_spanning_waiter_takes_another_key() {
     }
 }
 
+/// A long pipeline (longer than one decode pass) with a blocking pop in its middle: the requests before it are
+/// answered while it waits, the ones after it wait their turn, and all replies come back in order.
+#[test]
+fn a_pop_blocked_in_the_middle_of_a_long_pipeline() {
+    for shards in [1, 4] {
+        let s = Server::with_shards(shards);
+        let mut c = s.client();
+        let [key, other] = <[String; 2]>::try_from(spread("mid", 2)).unwrap();
+        let mut raw = s.raw();
+        let incr = format!("*2\r\n$4\r\nINCR\r\n${}\r\n{other}\r\n", other.len());
+        let mut bytes = incr.repeat(300).into_bytes();
+        bytes.extend_from_slice(format!("*3\r\n$5\r\nBLPOP\r\n${}\r\n{key}\r\n$1\r\n0\r\n", key.len()).as_bytes());
+        bytes.extend_from_slice(incr.repeat(300).as_bytes());
+        raw.send(&bytes);
+        for i in 1..=300 {
+            raw.expect(format!(":{i}\r\n").as_bytes());
+        }
+        wait_blocked(&mut c, 1);
+        // Nothing after the blocked pop has run.
+        assert_eq!(q::<i64>(&mut c, &["GET", &other]), 300);
+        let _: i64 = q(&mut c, &["RPUSH", &key, "job"]);
+        raw.expect(format!("*2\r\n${}\r\n{key}\r\n$3\r\njob\r\n", key.len()).as_bytes());
+        for i in 301..=600 {
+            raw.expect(format!(":{i}\r\n").as_bytes());
+        }
+        assert_eq!(blocked_clients(&mut c), 0);
+    }
+}
+
 #[test]
 fn waiters_are_served_after_each_command_of_a_pipeline() {
     for shards in [1, 4] {

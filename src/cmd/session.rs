@@ -13,6 +13,7 @@
 use super::client::{ClientInfo, ReplyMode};
 use super::table::{self, CommandMeta};
 use super::{registry, Call, Command, Handler};
+use crate::proto::request::PASS_REQUESTS;
 use crate::proto::{errors, Out};
 use crate::shard::blocking::{Block, Waiter, Wake};
 use crate::shard::locks::LockRequest;
@@ -26,9 +27,6 @@ use std::rc::Rc;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
-
-/// How many emptied argument vectors a session keeps for reuse.
-const SPARE_ARGS: usize = 256;
 
 /// Where the next reply in request order comes from, while batches are out.
 enum Slot {
@@ -309,7 +307,7 @@ impl Session {
 
     /// Keeps an argument vector for the decoder to fill again: the hot path then allocates no vector per command.
     fn recycle(&mut self, mut args: Vec<Bytes>) {
-        if self.spare_args.len() < SPARE_ARGS && args.capacity() <= 64 {
+        if self.spare_args.len() < PASS_REQUESTS && args.capacity() <= 64 {
             args.clear();
             self.spare_args.push(args);
         }
