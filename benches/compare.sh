@@ -20,6 +20,10 @@
 #   N_P1, N_P32 requests per run at -P 1 (default 200000) / -P 32 (default 2000000)
 #   ROUNDS      rounds per server (default 3; medians are taken over rounds)
 #   CLIENTS     redis-benchmark -c (default 50)
+#   KEYSPACE    redis-benchmark -r: spread keys over this many (default: unset,
+#               one key, as redis-benchmark does).  KEYSPACE=100000 measures a
+#               keyspace larger than the caches, where lookups are cache misses;
+#               the list tests use one key either way.
 #   PIPELINES   pipeline depths (default "1 32")
 #   RILL_PORT, REDIS_PORT   (default 16379 / 16380)
 #   OUT_MD      if set, also write the result table as markdown to this file
@@ -33,6 +37,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."          # repo root
 
 ROUNDS=${ROUNDS:-3}
 CLIENTS=${CLIENTS:-50}
+KEYSPACE=${KEYSPACE:-}
+RANDOM_KEYS=(); [ -n "$KEYSPACE" ] && RANDOM_KEYS=(-r "$KEYSPACE")
 PIPELINES=${PIPELINES:-"1 32"}
 TESTS=${TESTS-ping,set,get,mset,incr,lpush,rpush,lpop,rpop,lrange_100}   # set-but-empty skips
 N_P1=${N_P1:-${N:-200000}}
@@ -128,7 +134,7 @@ done
 echo "== layout ($(nproc) CPUs, CLK_TCK=$CLK_TCK)"
 echo "rill:   $(printf '%q ' "${RILL_CMD[@]}")"      # %q makes --save "" visible
 echo "redis:  $(printf '%q ' "${REDIS_CMD[@]}")"
-echo "client: taskset -c 1 redis-benchmark -p PORT -t TEST -n N -P {${PIPELINES// /,}} -c $CLIENTS -q --csv"
+echo "client: taskset -c 1 redis-benchmark -p PORT -t TEST -n N -P {${PIPELINES// /,}} -c $CLIENTS ${RANDOM_KEYS[*]} -q --csv"
 echo "        tests=${tests[*]:-none}  rounds=$ROUNDS  N(-P1)=$N_P1  N(other)=$N_P32"
 [ "$QUEUE" = 1 ] && echo "queue:  taskset -c 1 $QUEUE_BIN --port PORT $QUEUE_ARGS"
 echo
@@ -146,7 +152,7 @@ for round in $(seq "$ROUNDS"); do
                 before=$(cpu_ticks "$pid")
                 # timeout: redis-benchmark hangs forever if the server stops answering.
                 out=$(timeout 300 taskset -c 1 redis-benchmark -p "$port" -t "$t" \
-                      -n "$n" -P "$P" -c "$CLIENTS" -q --csv) \
+                      -n "$n" -P "$P" -c "$CLIENTS" "${RANDOM_KEYS[@]}" -q --csv) \
                     || { echo "redis-benchmark failed: $server $t -P $P" >&2; exit 1; }
                 after=$(cpu_ticks "$pid")
                 # Last CSV row is the test itself (lrange_* prints a prefill row first).

@@ -143,6 +143,15 @@ impl Db {
     }
 
     /// Finds a live key, deleting it first if its TTL has passed.
+    /// See `Dict::prefetch`.
+    #[inline]
+    pub fn prefetch(&self, key: &[u8], stage: u8) {
+        self.dict.prefetch(key, stage, |e| match &e.value {
+            Value::Str(b) => Some(b.as_ptr()),
+            _ => None,
+        })
+    }
+
     pub fn find(&mut self, key: &[u8], now: u64) -> Option<NodeId> {
         let id = self.dict.find(key)?;
         let exp = self.dict.value(id).expire_at;
