@@ -11,7 +11,7 @@
 //! interleave them with the batch replies.
 
 use super::client::{ClientInfo, ReplyMode};
-use super::table::{self, CommandMeta};
+use super::table::{self, CommandMeta, KeySpec};
 use super::{registry, Call, Command, Handler};
 use crate::proto::request::PASS_REQUESTS;
 use crate::proto::{errors, Out};
@@ -87,6 +87,8 @@ pub struct Session {
     /// The last command name looked up, exactly as the client spelled it: pipelines repeat one command, and a
     /// byte comparison is cheaper than the table lookup.
     last_lookup: Option<(Bytes, &'static Command)>,
+    /// Scratch for `prefetch_keys`: (request, argument) positions of the keys to prefetch.
+    prefetch_at: Vec<(u32, u32)>,
     /// Emptied argument vectors, returned to the decoder after each pipeline (see `recycle`).
     spare_args: Vec<Vec<Bytes>>,
     /// Reply mode decision of the blocking command being run, for a block begun by a cross-shard handler.
@@ -124,6 +126,7 @@ impl Session {
             queue: VecDeque::new(),
             blocked: None,
             last_lookup: None,
+            prefetch_at: Vec::new(),
             spare_args: Vec::new(),
             block_keep: true,
             retry_deadline: None,
@@ -164,27 +167,49 @@ impl Session {
         self.flush_batches().await;
     }
 
-    /// Overlaps the cache misses of a pipeline's key lookups (see `Dict::prefetch`): for each queued request whose
-    /// second argument is a key this shard owns (most commands name their first key there; a guess that is wrong
-    /// costs one useless prefetch), in three passes. Only pipelines gain, and only on keyspaces larger than the
-    /// caches, so short queues skip it.
+    /// Overlaps the cache misses of a pipeline's key lookups (see `Dict::prefetch`): finds the keys this shard
+    /// owns among the queued requests (by the command table's first/last/step; up to `PREFETCH_KEYS_PER_REQUEST`
+    /// per request), then prefetches them in three passes. Only pipelines gain, and only on keyspaces larger than
+    /// the caches, so short queues skip it. Unknown commands and bad arities are skipped here and answered later.
     fn prefetch_keys(&mut self) {
         const MIN_PIPELINE: usize = 4;
+        const PREFETCH_KEYS_PER_REQUEST: i32 = 16;
         if self.queue.len() < MIN_PIPELINE {
             return;
         }
-        let shard = self.shard.borrow();
-        let Some(db) = shard.dbs.get(self.db) else { return };
+        let mut at = std::mem::take(&mut self.prefetch_at);
         let nshards = self.pending.len();
-        for stage in 0..3 {
-            for args in &self.queue {
-                if let Some(key) = args.get(1) {
-                    if nshards == 1 || key_shard(key, nshards) == self.local {
-                        db.prefetch(key, stage);
+        let mut last: Option<(&[u8], &'static Command)> = None;
+        for (r, args) in self.queue.iter().enumerate() {
+            let cmd = match last {
+                Some((name, cmd)) if name == &args[0][..] => cmd,
+                _ => match registry().lookup(&args[0], None) {
+                    Some(cmd) => {
+                        last = Some((&args[0][..], cmd));
+                        cmd
                     }
+                    None => continue,
+                },
+            };
+            let KeySpec::Range { first, last, step } = cmd.meta.keys else { continue };
+            let n = args.len() as i32;
+            let last = if last < 0 { n + last } else { last.min(n - 1) };
+            let last = last.min(first + (PREFETCH_KEYS_PER_REQUEST - 1) * step.max(1));
+            for i in (first..=last).step_by(step.max(1) as usize) {
+                if nshards == 1 || key_shard(&args[i as usize], nshards) == self.local {
+                    at.push((r as u32, i as u32));
                 }
             }
         }
+        if let Some(db) = self.shard.borrow().dbs.get(self.db) {
+            for stage in 0..3 {
+                for &(r, i) in &at {
+                    db.prefetch(&self.queue[r as usize][i as usize], stage);
+                }
+            }
+        }
+        at.clear();
+        self.prefetch_at = at;
     }
 
     /// Checks a request and runs it if it can run right away (a shard command, inline or batched: the hot path,
