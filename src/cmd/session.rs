@@ -174,7 +174,12 @@ impl Session {
     fn prefetch_keys(&mut self) {
         const MIN_PIPELINE: usize = 4;
         const PREFETCH_KEYS_PER_REQUEST: i32 = 16;
+        // Below this many keys the keyspace mostly sits in the caches and the passes would cost more than they save.
+        const MIN_KEYS: usize = 16 * 1024;
         if self.queue.len() < MIN_PIPELINE {
+            return;
+        }
+        if self.shard.borrow().dbs.get(self.db).is_none_or(|db| db.len() < MIN_KEYS) {
             return;
         }
         let mut at = std::mem::take(&mut self.prefetch_at);
