@@ -91,7 +91,7 @@ async fn run(mut stream: TcpStream, shard: Rc<RefCell<Shard>>) {
                     // between the read above and this, so a newer event is still queued in epoll.
                     let _ = stream.try_io(Interest::READABLE, || Err::<(), _>(std::io::ErrorKind::WouldBlock.into()));
                 }
-                shared.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed)
+                shard.borrow_mut().stats.net_input_bytes += n as u64;
             }
         };
         // Decode and run everything the buffer holds. Until a client authenticates, its requests run one at a
@@ -136,7 +136,7 @@ async fn run(mut stream: TcpStream, shard: Rc<RefCell<Shard>>) {
             while session.is_blocked() {
                 was_blocked = true;
                 if !session.out.is_empty() {
-                    shared.net_output_bytes.fetch_add(session.out.len() as u64, Ordering::Relaxed);
+                    shard.borrow_mut().stats.net_output_bytes += session.out.len() as u64;
                     if stream.write_all(&session.out).await.is_err() {
                         session.finish_block(BlockEvent::Gone).await;
                         break 'conn;
@@ -174,7 +174,7 @@ async fn run(mut stream: TcpStream, shard: Rc<RefCell<Shard>>) {
             // Replies of a full pass wait for the next one, up to a point: one write per read, not per pass.
             let hold = full && !session.close && session.out.len() < READ_CHUNK_STREAMING;
             if !session.out.is_empty() && !hold {
-                shared.net_output_bytes.fetch_add(session.out.len() as u64, Ordering::Relaxed);
+                shard.borrow_mut().stats.net_output_bytes += session.out.len() as u64;
                 if stream.write_all(&session.out).await.is_err() {
                     break 'conn;
                 }

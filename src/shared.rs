@@ -41,8 +41,6 @@ pub struct Shared {
     pub connected_clients: AtomicUsize,
     pub total_connections: AtomicU64,
     pub rejected_connections: AtomicU64,
-    pub net_input_bytes: AtomicU64,
-    pub net_output_bytes: AtomicU64,
     /// CLIENT PAUSE: until when (Unix ms; 0 = not paused) and whether only writes wait.
     pub pause_until_ms: AtomicU64,
     pub pause_writes_only: AtomicBool,
@@ -72,8 +70,6 @@ impl Shared {
             connected_clients: AtomicUsize::new(0),
             total_connections: AtomicU64::new(0),
             rejected_connections: AtomicU64::new(0),
-            net_input_bytes: AtomicU64::new(0),
-            net_output_bytes: AtomicU64::new(0),
             pause_until_ms: AtomicU64::new(0),
             pause_writes_only: AtomicBool::new(false),
             shutdown: watch::channel(None).0,

@@ -109,7 +109,7 @@ fn command_getkeys() {
 fn info_sections_and_counters() {
     let s = Server::with_shards(4);
     let mut c = s.client();
-    let _other = s.client();
+    let mut other = s.client();
     for k in KEYS {
         let _: () = q(&mut c, &["SET", k, "v"]);
     }
@@ -168,6 +168,16 @@ fn info_sections_and_counters() {
     assert_eq!(info_num(&mut c, "stats", "expired_keys"), 0);
     let stats: String = q(&mut c, &["INFO", "commandstats"]);
     assert_eq!(info_field(&stats, "cmdstat_get"), None);
+
+    // Network bytes are counted by every shard (the two clients sit on different shard threads) and summed.
+    let before_in = info_num(&mut c, "stats", "total_net_input_bytes");
+    let before_out = info_num(&mut c, "stats", "total_net_output_bytes");
+    let big = "x".repeat(10_000);
+    assert_eq!(q::<String>(&mut other, &["ECHO", &big]), big);
+    assert!(info_num(&mut c, "stats", "total_net_input_bytes") >= before_in + 10_000);
+    assert!(info_num(&mut c, "stats", "total_net_output_bytes") >= before_out + 10_000);
+    assert_eq!(q::<String>(&mut c, &["CONFIG", "RESETSTAT"]), "OK");
+    assert!(info_num(&mut c, "stats", "total_net_input_bytes") < 1_000);
 }
 
 #[test]

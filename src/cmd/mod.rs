@@ -174,6 +174,10 @@ pub struct Stats {
     pub cmds: Vec<CmdStat>,
     pub keyspace_hits: u64,
     pub keyspace_misses: u64,
+    /// Bytes read from and written to this shard's connections (per shard, like everything here, so that no two
+    /// shard threads ever write the same cache line on the hot path).
+    pub net_input_bytes: u64,
+    pub net_output_bytes: u64,
     /// Commands run, for sampling which ones are timed.
     pub tick: u64,
 }
@@ -215,6 +219,8 @@ impl Stats {
         }
         self.keyspace_hits += other.keyspace_hits;
         self.keyspace_misses += other.keyspace_misses;
+        self.net_input_bytes += other.net_input_bytes;
+        self.net_output_bytes += other.net_output_bytes;
     }
 
     pub fn total_calls(&self) -> u64 {

@@ -471,8 +471,8 @@ fn render_info(s: &Session, wanted: &[String], reports: &[ShardReport], stats: &
              total_error_replies:{}\r\ntotal_reads_processed:0\r\ntotal_writes_processed:0\r\n",
             sh.total_connections.load(Ordering::Relaxed),
             stats.total_calls(),
-            sh.net_input_bytes.load(Ordering::Relaxed),
-            sh.net_output_bytes.load(Ordering::Relaxed),
+            stats.net_input_bytes,
+            stats.net_output_bytes,
             sh.rejected_connections.load(Ordering::Relaxed),
             stats.keyspace_hits,
             stats.keyspace_misses,
@@ -582,8 +582,6 @@ fn config_resetstat(s: &mut Session, _args: Vec<Bytes>) -> LocalFuture<'_> {
         .await;
         s.shared.total_connections.store(0, Ordering::Relaxed);
         s.shared.rejected_connections.store(0, Ordering::Relaxed);
-        s.shared.net_input_bytes.store(0, Ordering::Relaxed);
-        s.shared.net_output_bytes.store(0, Ordering::Relaxed);
         s.reply().ok()
     })
 }
