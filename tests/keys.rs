@@ -169,10 +169,12 @@ fn scan_skips_and_reclaims_expired_keys() {
         let s = Server::with_shards(shards);
         let mut c = s.client();
         let _: () = q(&mut c, &["DEBUG", "SET-ACTIVE-EXPIRE", "0"]);
+        // One absolute deadline for every volatile key (a relative TTL would start from whenever each SET ran).
+        let deadline = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() + 50;
         let mut pipe = redis::pipe();
         for i in 0..200 {
             pipe.cmd("SET").arg(format!("k{i}")).arg(i).ignore();
-            pipe.cmd("SET").arg(format!("t{i}")).arg(i).arg("PX").arg(1).ignore();
+            pipe.cmd("SET").arg(format!("t{i}")).arg(i).arg("PXAT").arg(deadline as u64).ignore();
         }
         let _: () = pipe.query(&mut c).unwrap();
         // Wait until the volatile keys are past their time, touching only one of them.
