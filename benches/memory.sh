@@ -11,7 +11,7 @@
 # Cases:
 #   list32   N_LIST RPUSHes of 32-byte values to one key (letters)
 #   list1    N_LIST RPUSHes of 1-byte values to one key (letters)
-#   list32d  the same with 32-digit values, list1d with 1-digit values (Redis stores small integers compactly)
+#   list32d  the same with 32-digit values, list1d with 1-digit values (single digits are stored as integers)
 #   set      N_KEYS SETs of distinct keys ("key:%08d", 12 bytes) with
 #            8-byte values, for comparison with the lists
 # (redis-benchmark -t rpush is no use here: its values are always 3 bytes.)

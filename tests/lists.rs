@@ -154,6 +154,88 @@ fn linsert_lrem_ltrim() {
     assert_eq!(err(&mut c, &["LTRIM", "t", "0", "x"]), "ERR value is not an integer or out of range");
 }
 
+/// Canonical integers are stored as numbers: every element must still read back byte for byte, and "7" and "007"
+/// stay different values for LPOS, LREM and the LINSERT pivot.
+#[test]
+fn integer_elements_read_back_byte_exact() {
+    let s = Server::with_shards(1);
+    let mut c = s.client();
+    let vals = [
+        "7",
+        "007",
+        "-0",
+        "0",
+        "+5",
+        " 1",
+        "1 ",
+        "-1",
+        "12345",
+        "-9223372036854775808",
+        "9223372036854775807",
+        "9223372036854775808",
+        "-9223372036854775809",
+        "127",
+        "7",
+    ];
+    let mut push = vec!["RPUSH", "l"];
+    push.extend(vals);
+    assert_eq!(int(&mut c, &push), vals.len() as i64);
+    assert_eq!(strs(&mut c, &["LRANGE", "l", "0", "-1"]), vals);
+    assert_eq!(strs(&mut c, &["LRANGE", "l", "-3", "-2"]), ["-9223372036854775809", "127"]);
+    for (i, v) in vals.iter().enumerate() {
+        assert_eq!(q::<String>(&mut c, &["LINDEX", "l", &i.to_string()]), *v);
+    }
+    assert_eq!(int(&mut c, &["LPOS", "l", "7"]), 0);
+    assert_eq!(int(&mut c, &["LPOS", "l", "007"]), 1);
+    assert_eq!(int(&mut c, &["LPOS", "l", "-0"]), 2);
+    assert_eq!(int(&mut c, &["LPOS", "l", "0"]), 3);
+    assert_eq!(int(&mut c, &["LPOS", "l", "7", "RANK", "-1"]), 14);
+    assert_eq!(int(&mut c, &["LPOS", "l", "9223372036854775808"]), 11);
+    assert_eq!(q::<Vec<i64>>(&mut c, &["LPOS", "l", "7", "COUNT", "0"]), [0, 14]);
+    nil(&mut c, &["LPOS", "l", "5"]);
+    nil(&mut c, &["LPOS", "l", "07"]);
+    nil(&mut c, &["LPOS", "l", "1"]);
+
+    assert_eq!(int(&mut c, &["LINSERT", "l", "BEFORE", "5", "x"]), -1, "+5 is not 5");
+    assert_eq!(int(&mut c, &["LINSERT", "l", "AFTER", "007", "08"]), 16);
+    assert_eq!(int(&mut c, &["LINSERT", "l", "BEFORE", "-1", "-9223372036854775808"]), 17);
+    assert_eq!(int(&mut c, &["LREM", "l", "0", "7"]), 2);
+    assert_eq!(int(&mut c, &["LREM", "l", "0", "-9223372036854775808"]), 2);
+    assert_eq!(int(&mut c, &["LREM", "l", "1", "-00"]), 0);
+    assert_eq!(
+        strs(&mut c, &["LRANGE", "l", "0", "-1"]),
+        ["007", "08", "-0", "0", "+5", " 1", "1 ", "-1", "12345", "9223372036854775807"]
+            .into_iter()
+            .chain(["9223372036854775808", "-9223372036854775809", "127"])
+            .collect::<Vec<_>>()
+    );
+    // LSET across the integer/string boundary, both ways.
+    q::<()>(&mut c, &["LSET", "l", "0", "-9223372036854775808"]);
+    q::<()>(&mut c, &["LSET", "l", "3", "00"]);
+    q::<()>(&mut c, &["LSET", "l", "-1", "x"]);
+    q::<()>(&mut c, &["LSET", "l", "-2", "-4096"]);
+    assert_eq!(q::<String>(&mut c, &["LINDEX", "l", "0"]), "-9223372036854775808");
+    assert_eq!(q::<String>(&mut c, &["LINDEX", "l", "3"]), "00");
+    assert_eq!(strs(&mut c, &["LRANGE", "l", "-2", "-1"]), ["-4096", "x"]);
+    // Pops hand back the same bytes.
+    assert_eq!(q::<String>(&mut c, &["LPOP", "l"]), "-9223372036854775808");
+    assert_eq!(strs(&mut c, &["LPOP", "l", "3"]), ["08", "-0", "00"]);
+    assert_eq!(q::<String>(&mut c, &["RPOP", "l"]), "x");
+    assert_eq!(strs(&mut c, &["RPOP", "l", "2"]), ["-4096", "9223372036854775808"]);
+    assert_eq!(q::<String>(&mut c, &["RPOPLPUSH", "l", "m"]), "9223372036854775807");
+    assert_eq!(q::<String>(&mut c, &["LPOP", "m"]), "9223372036854775807");
+
+    // A list of small integers takes less memory than one of 1-byte strings.
+    for (k, v) in [("ints", "7"), ("strs", "x")] {
+        let mut push = vec!["RPUSH", k];
+        push.extend([v; 1000]);
+        q::<()>(&mut c, &push);
+    }
+    let ints = int(&mut c, &["MEMORY", "USAGE", "ints"]);
+    let strs = int(&mut c, &["MEMORY", "USAGE", "strs"]);
+    assert!(ints < strs, "MEMORY USAGE: {ints} for integers, {strs} for strings");
+}
+
 #[test]
 fn lpos_options_and_errors() {
     let s = Server::with_shards(1);

@@ -11,7 +11,7 @@
 
 use super::args::{self, is};
 use super::{Ctx, Handler, LocalFuture, Session};
-use crate::db::list::List;
+use crate::db::list::{Elem, List};
 use crate::db::Value;
 use crate::proto::{errors, Out};
 use crate::shard::blocking::Undo;
@@ -252,7 +252,7 @@ fn lrange(ctx: &mut Ctx, args: &[Bytes]) {
         Some((s, e)) => {
             out.array(e - s + 1);
             for v in list.iter_from(s).take(e - s + 1) {
-                out.bulk(v);
+                out.bulk(&v);
             }
         }
     }
@@ -274,7 +274,7 @@ fn lindex(ctx: &mut Ctx, args: &[Bytes]) {
         Some(Value::List(l)) => match args::int(&args[2]) {
             Err(e) => out.error(e),
             Ok(index) => match position(index, l.len()).and_then(|p| l.get(p)) {
-                Some(v) => out.bulk(v),
+                Some(v) => out.bulk(&v),
                 None => out.null(),
             },
         },
@@ -415,7 +415,7 @@ fn lpos(ctx: &mut Ctx, args: &[Bytes]) {
     let scan = if maxlen == 0 { len } else { maxlen.min(len) };
     let mut skip = rank.unsigned_abs() - 1;
     let mut found = Vec::new();
-    let matches = |(i, v): (usize, &[u8])| (v == &args[2][..]).then_some(i);
+    let matches = |(i, v): (usize, Elem)| (*v == args[2][..]).then_some(i);
     let positions: Box<dyn Iterator<Item = usize>> = if rank > 0 {
         Box::new(list.iter_from(0).take(scan).enumerate().filter_map(matches))
     } else {

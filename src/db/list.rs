@@ -4,10 +4,21 @@
 //! `VecDeque<Vec<u8>>` would cost 24 bytes of header plus an allocation (16+ bytes) per element; packing
 //! elements into ~8 KiB byte buffers brings the overhead down to 2 bytes per small element, like Redis.
 //!
-//! Element encoding inside a node: `varint(len) ++ bytes ++ backlen(len)`, where `varint` is LEB128 and
-//! `backlen` is the same bytes in reverse order, so that the last element of a node can be found from the end
-//! without scanning (reading backwards, the last byte carries the low 7 bits and a "more to the left" flag).
-//! A 1-byte element costs 3 bytes, a 32-byte one 34.
+//! Element encoding inside a node: `header ++ data ++ backlen`, where
+//! - `header` is the LEB128 varint of a tagged value: `len << 1` for a string of `len` bytes, which follow as
+//!   `data`; `zigzag(n) << 1 | 1` for an integer `n`, which has no data bytes. Only canonical decimal integers
+//!   are integers (those Redis's listpack stores as integers: no leading zero, no '+', no "-0", fits an i64), so
+//!   an element reads back byte for byte and every value has exactly one encoding: LREM and the LINSERT pivot
+//!   compare decoded elements without formatting integers ("7" never matches "007");
+//! - `backlen` is the LEB128 varint of the element's forward size (header and data) with its bytes reversed, so
+//!   that the last element of a node can be found from the end without scanning (reading backwards, the last
+//!   byte carries the low 7 bits and a "more to the left" flag).
+//!
+//! A 1-byte string costs 3 bytes, a 32-byte one 34. An integer costs 2 bytes in -32..=31, 3 in -4096..=4095,
+//! 4 up to 2^19 in magnitude (all 5-digit numbers), one more per 7 bits beyond, and 11 bytes from about 2^61.
+//! Redis's listpack is as small or larger everywhere except 32..=127 (2 bytes there, 3 here) and magnitudes from
+//! about 2^61 (10 bytes there). The tag bit costs strings of 64..=127 bytes and of 8..16 KiB a byte (two at the
+//! top of those ranges) over an untagged length, which still leaves them no larger than in a listpack.
 //!
 //! Invariants:
 //! - `len` is the sum of the nodes' `count`s; every node holds at least one element (empty nodes are freed at
@@ -22,8 +33,11 @@
 
 use std::collections::VecDeque;
 use std::fmt;
+use std::ops::Deref;
 
 use bytes::Bytes;
+
+use crate::proto::reply::fmt_i64;
 
 /// Most payload bytes in one node (Redis's `list-max-listpack-size -2`): large enough that per-node costs
 /// vanish per element, small enough that an insert or a scan inside one node stays cheap.
@@ -50,15 +64,9 @@ fn varint_len(mut n: usize) -> usize {
     l
 }
 
-/// Encoded size of an element of `data_len` bytes: header, data and back-length.
-#[inline]
-fn enc_len(data_len: usize) -> usize {
-    data_len + 2 * varint_len(data_len)
-}
-
 /// Writes the LEB128 encoding of `n` into `out`, returning its length.
 #[inline]
-fn write_varint(out: &mut [u8; 10], mut n: usize) -> usize {
+fn write_varint(out: &mut [u8], mut n: u64) -> usize {
     let mut i = 0;
     loop {
         let b = (n & 0x7f) as u8;
@@ -72,76 +80,205 @@ fn write_varint(out: &mut [u8; 10], mut n: usize) -> usize {
     }
 }
 
-/// Writes the encoding of `v` into `out`, which must be exactly `enc_len(v.len())` bytes.
-fn write_elem(out: &mut [u8], v: &[u8]) {
-    let mut hdr = [0u8; 10];
-    let n = write_varint(&mut hdr, v.len());
-    out[..n].copy_from_slice(&hdr[..n]);
-    out[n..n + v.len()].copy_from_slice(v);
-    let back = &mut out[n + v.len()..];
-    for (i, &b) in hdr[..n].iter().enumerate() {
-        back[n - 1 - i] = b;
-    }
-}
-
-/// Appends the encoding of `v` to `out` (without zero-filling first, unlike `write_elem` on a resized Vec).
-fn append_elem(out: &mut Vec<u8>, v: &[u8]) {
-    let mut hdr = [0u8; 10];
-    let n = write_varint(&mut hdr, v.len());
-    out.extend_from_slice(&hdr[..n]);
-    out.extend_from_slice(v);
-    out.extend(hdr[..n].iter().rev());
-}
-
-/// Decodes the element starting at `off`: `(data_start, data_end, next_element_offset)`.
+/// Reads the LEB128 value starting at `off`: `(value, bytes read)`.
 #[inline]
-fn read_fwd(buf: &[u8], off: usize) -> (usize, usize, usize) {
-    let b = buf[off];
-    if b < 0x80 {
-        let ds = off + 1;
-        let de = ds + b as usize;
-        return (ds, de, de + 1);
-    }
-    let mut v = 0usize;
+fn read_varint(buf: &[u8], off: usize) -> (u64, usize) {
+    let mut v = 0u64;
     let mut shift = 0;
     let mut i = off;
     loop {
         let b = buf[i];
         i += 1;
-        v |= ((b & 0x7f) as usize) << shift;
+        v |= u64::from(b & 0x7f) << shift;
         if b & 0x80 == 0 {
-            break;
+            return (v, i - off);
         }
         shift += 7;
     }
-    let de = i + v;
-    (i, de, de + (i - off))
 }
 
-/// Decodes the element ending at `end` (exclusive): `(element_start, data_start, data_end)`.
+/// Header tag bit of an integer element.
+const INT_TAG: u8 = 1;
+
+/// Maps small magnitudes of either sign to small unsigned values: 0, -1, 1, -2, ... → 0, 1, 2, 3, ...
 #[inline]
-fn read_back(buf: &[u8], end: usize) -> (usize, usize, usize) {
+fn zigzag(n: i64) -> u64 {
+    ((n << 1) ^ (n >> 63)) as u64
+}
+
+#[inline]
+fn unzigzag(z: u64) -> i64 {
+    ((z >> 1) as i64) ^ -((z & 1) as i64)
+}
+
+/// Writes the header of an element: the LEB128 encoding of the tagged value `payload << 1 | tag`. An integer's
+/// zigzag form uses all 64 bits of `payload`, so the tagged value may need 65 bits: the first byte carries the tag
+/// and the low 6 payload bits, and the rest of the payload follows as an ordinary LEB128 (at most 9 bytes).
+/// Returns the header's length, at most 10.
+#[inline]
+fn write_header(out: &mut [u8; 10], payload: u64, tag: u8) -> usize {
+    let first = ((payload & 0x3f) as u8) << 1 | tag;
+    let rest = payload >> 6;
+    if rest == 0 {
+        out[0] = first;
+        return 1;
+    }
+    out[0] = first | 0x80;
+    1 + write_varint(&mut out[1..], rest)
+}
+
+/// Reads the header at `off`: `(payload, is_int, data_start)`.
+#[inline]
+fn read_header(buf: &[u8], off: usize) -> (u64, bool, usize) {
+    let b = buf[off];
+    let low = u64::from((b & 0x7f) >> 1);
+    let is_int = b & INT_TAG != 0;
+    if b < 0x80 {
+        return (low, is_int, off + 1);
+    }
+    let (rest, n) = read_varint(buf, off + 1);
+    (low | rest << 6, is_int, off + 1 + n)
+}
+
+/// An element's value as stored: a canonical decimal integer, or any other byte string. Every value has exactly
+/// one form, so two elements are equal exactly when their `Item`s are.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Item<'a> {
+    Str(&'a [u8]),
+    Int(i64),
+}
+
+impl<'a> Item<'a> {
+    /// How `v` is stored: as an integer exactly when it reads back byte for byte (no leading zeros, no '+', no
+    /// "-0", fits an i64), as Redis's listpack decides. Cheap for the usual non-numeric element.
+    #[inline]
+    fn of(v: &'a [u8]) -> Item<'a> {
+        match v.first() {
+            Some(b'-' | b'0'..=b'9') if v.len() <= 20 => match super::parse_canonical_int(v) {
+                Some(n) => Item::Int(n),
+                None => Item::Str(v),
+            },
+            _ => Item::Str(v),
+        }
+    }
+
+    /// The element's encoding, ready to be written.
+    #[inline]
+    fn pack(self) -> Packed<'a> {
+        let (payload, tag, data) = match self {
+            Item::Str(v) => (v.len() as u64, 0, v),
+            Item::Int(n) => (zigzag(n), INT_TAG, &[][..]),
+        };
+        let mut head = [0u8; 10];
+        let head_len = write_header(&mut head, payload, tag);
+        let size = head_len + data.len();
+        Packed { head, head_len, data, len: size + varint_len(size) }
+    }
+
+    /// The element's bytes, copied (an integer is formatted).
+    fn to_bytes(self) -> Bytes {
+        match self {
+            Item::Str(v) => Bytes::copy_from_slice(v),
+            Item::Int(n) => Bytes::copy_from_slice(&Digits::new(n)),
+        }
+    }
+
+    /// Size of this element in Redis's listpack format (encoding, data, back-length), to mirror its
+    /// listpack/quicklist decisions.
+    fn lp_len(self) -> usize {
+        let enc = match self {
+            Item::Int(0..=127) => 1,
+            Item::Int(-4096..=4095) => 2,
+            Item::Int(-32768..=32767) => 3,
+            Item::Int(-8_388_608..=8_388_607) => 4,
+            Item::Int(n) if i32::try_from(n).is_ok() => 5,
+            Item::Int(_) => 9,
+            Item::Str(v) if v.len() < 64 => 1 + v.len(),
+            Item::Str(v) if v.len() < 4096 => 2 + v.len(),
+            Item::Str(v) => 5 + v.len(),
+        };
+        let backlen = match enc {
+            0..=127 => 1,
+            128..=16383 => 2,
+            16384..=2_097_151 => 3,
+            2_097_152..=268_435_455 => 4,
+            _ => 5,
+        };
+        enc + backlen
+    }
+}
+
+/// An element encoded for writing into a node: header, data (none for an integer), then the back-length.
+struct Packed<'a> {
+    head: [u8; 10],
+    head_len: usize,
+    data: &'a [u8],
+    /// Total encoded size.
+    len: usize,
+}
+
+impl Packed<'_> {
+    /// The back-length: the forward size (header and data) as a LEB128, to be stored reversed.
+    #[inline]
+    fn backlen(&self) -> ([u8; 10], usize) {
+        let mut back = [0u8; 10];
+        let n = write_varint(&mut back, (self.head_len + self.data.len()) as u64);
+        (back, n)
+    }
+
+    /// Writes the encoding into `out`, which must be exactly `self.len` bytes.
+    fn write(&self, out: &mut [u8]) {
+        let (h, d) = (self.head_len, self.data.len());
+        out[..h].copy_from_slice(&self.head[..h]);
+        out[h..h + d].copy_from_slice(self.data);
+        let (back, n) = self.backlen();
+        for (o, &b) in out[h + d..].iter_mut().zip(back[..n].iter().rev()) {
+            *o = b;
+        }
+    }
+
+    /// Appends the encoding to `out` (without zero-filling first, unlike `write` on a resized Vec).
+    #[inline]
+    fn append(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.head[..self.head_len]);
+        out.extend_from_slice(self.data);
+        let (back, n) = self.backlen();
+        out.extend(back[..n].iter().rev());
+    }
+}
+
+/// Decodes the element starting at `off`: `(item, next_element_offset)`.
+#[inline]
+fn read_fwd(buf: &[u8], off: usize) -> (Item<'_>, usize) {
+    let (payload, is_int, ds) = read_header(buf, off);
+    let (item, de) = if is_int {
+        (Item::Int(unzigzag(payload)), ds)
+    } else {
+        let de = ds + payload as usize;
+        (Item::Str(&buf[ds..de]), de)
+    };
+    (item, de + varint_len(de - off))
+}
+
+/// Start of the element ending at `end` (exclusive), read from its back-length.
+#[inline]
+fn read_back(buf: &[u8], end: usize) -> usize {
     let b = buf[end - 1];
     if b < 0x80 {
-        let de = end - 1;
-        let ds = de - b as usize;
-        return (ds - 1, ds, de);
+        return end - 1 - b as usize;
     }
-    let mut v = 0usize;
+    let mut size = 0usize;
     let mut shift = 0;
     let mut i = end;
     loop {
         i -= 1;
         let b = buf[i];
-        v |= ((b & 0x7f) as usize) << shift;
+        size |= ((b & 0x7f) as usize) << shift;
         if b & 0x80 == 0 {
-            break;
+            return i - size;
         }
         shift += 7;
     }
-    let n = end - i;
-    let ds = i - v;
-    (ds - n, ds, i)
 }
 
 /// One packed run of elements. 32 bytes, so the node table costs well under 1% of the payload it indexes.
@@ -155,15 +292,15 @@ struct Node {
 }
 
 impl Node {
-    /// A node holding just `v`. The buffer is exact-sized (or `MIN_CAP`) so a one-element list stays small;
+    /// A node holding just `p`. The buffer is exact-sized (or `MIN_CAP`) so a one-element list stays small;
     /// when the element is pushed at the front, the spare room is put before it, where later pushes go.
-    fn with_elem(v: &[u8], at_front: bool) -> Node {
-        let e = enc_len(v.len());
+    fn with_elem(p: &Packed, at_front: bool) -> Node {
+        let e = p.len;
         let cap = if e >= NODE_BYTES { e } else { e.max(MIN_CAP) };
         let start = if at_front { cap - e } else { 0 };
         let mut buf = Vec::with_capacity(cap);
         buf.resize(start, 0);
-        append_elem(&mut buf, v);
+        p.append(&mut buf);
         Node { buf, start: start as u32, count: 1 }
     }
 
@@ -208,23 +345,22 @@ impl Node {
         if i <= count / 2 {
             let mut off = self.start();
             for _ in 0..i {
-                off = read_fwd(&self.buf, off).2;
+                off = read_fwd(&self.buf, off).1;
             }
             off
         } else {
             let mut end = self.buf.len();
             for _ in 0..count - i {
-                end = read_back(&self.buf, end).0;
+                end = read_back(&self.buf, end);
             }
             end
         }
     }
 
-    /// Data of the element starting at `off`.
+    /// The element starting at `off`.
     #[inline]
-    fn data_at(&self, off: usize) -> &[u8] {
-        let (ds, de, _) = read_fwd(&self.buf, off);
-        &self.buf[ds..de]
+    fn item_at(&self, off: usize) -> Item<'_> {
+        read_fwd(&self.buf, off).0
     }
 
     /// Ensures `e` free bytes at the front (or the back) of the live bytes, keeping pushes amortized O(1):
@@ -294,16 +430,16 @@ impl Node {
         }
     }
 
-    fn push_back(&mut self, v: &[u8], e: usize) {
-        self.make_room(e, false);
-        append_elem(&mut self.buf, v);
+    fn push_back(&mut self, p: &Packed) {
+        self.make_room(p.len, false);
+        p.append(&mut self.buf);
         self.count += 1;
     }
 
-    fn push_front(&mut self, v: &[u8], e: usize) {
-        self.make_room(e, true);
-        let s = self.start() - e;
-        write_elem(&mut self.buf[s..s + e], v);
+    fn push_front(&mut self, p: &Packed) {
+        self.make_room(p.len, true);
+        let s = self.start() - p.len;
+        p.write(&mut self.buf[s..s + p.len]);
         self.start = s as u32;
         self.count += 1;
     }
@@ -330,16 +466,16 @@ impl Node {
 
     /// Removes elements equal to `v`: ignores the first `skip` matches, then removes up to `limit`. Compacts in
     /// place with one pass; returns how many were removed.
-    fn remove_matches(&mut self, v: &[u8], skip: usize, limit: usize) -> usize {
+    fn remove_matches(&mut self, v: Item, skip: usize, limit: usize) -> usize {
         let end = self.buf.len();
         let mut r = self.start();
         let mut w = r;
         let mut seen = 0;
         let mut removed = 0;
         while r < end && removed < limit {
-            let (ds, de, next) = read_fwd(&self.buf, r);
+            let (item, next) = read_fwd(&self.buf, r);
             let mut drop = false;
-            if &self.buf[ds..de] == v {
+            if item == v {
                 seen += 1;
                 drop = seen > skip;
             }
@@ -361,12 +497,12 @@ impl Node {
         removed
     }
 
-    fn count_matches(&self, v: &[u8]) -> usize {
+    fn count_matches(&self, v: Item) -> usize {
         let mut off = self.start();
         let mut n = 0;
         while off < self.buf.len() {
-            let (ds, de, next) = read_fwd(&self.buf, off);
-            if &self.buf[ds..de] == v {
+            let (item, next) = read_fwd(&self.buf, off);
+            if item == v {
                 n += 1;
             }
             off = next;
@@ -374,10 +510,15 @@ impl Node {
         n
     }
 
-    /// The element at `ds..de` as the node is being dropped: a large element takes over the node's buffer
-    /// instead of being copied, when that buffer is not much bigger than the element.
-    fn into_bytes(self, ds: usize, de: usize) -> Bytes {
-        let n = de - ds;
+    /// The element starting at `off` as the node is being dropped: a large string takes over the node's buffer
+    /// instead of being copied, when that buffer is not much bigger than the string.
+    fn into_bytes(self, off: usize) -> Bytes {
+        let (payload, is_int, ds) = read_header(&self.buf, off);
+        if is_int {
+            return Item::Int(unzigzag(payload)).to_bytes();
+        }
+        let n = payload as usize;
+        let de = ds + n;
         if n >= ZERO_COPY_MIN && n * 2 >= self.buf.capacity() {
             Bytes::from(self.buf).slice(ds..de)
         } else {
@@ -395,30 +536,6 @@ impl Clone for Node {
 
 /// Bytes of a listpack's header and end marker.
 const LP_HEADER: usize = 7;
-
-/// Size of one element in Redis's listpack format (encoding, data, back-length), to mirror its
-/// listpack/quicklist decisions: canonical integers take their compact integer encodings.
-fn lp_entry_len(v: &[u8]) -> usize {
-    let enc = match crate::proto::request::parse_i64(v).filter(|_| v.len() <= 20) {
-        Some(0..=127) => 1,
-        Some(-4096..=4095) => 2,
-        Some(-32768..=32767) => 3,
-        Some(-8_388_608..=8_388_607) => 4,
-        Some(n) if i32::try_from(n).is_ok() => 5,
-        Some(_) => 9,
-        None if v.len() < 64 => 1 + v.len(),
-        None if v.len() < 4096 => 2 + v.len(),
-        None => 5 + v.len(),
-    };
-    let backlen = match enc {
-        0..=127 => 1,
-        128..=16383 => 2,
-        16384..=2_097_151 => 3,
-        2_097_152..=268_435_455 => 4,
-        _ => 5,
-    };
-    enc + backlen
-}
 
 /// A Redis list value: a deque of packed nodes. See the module docs for the layout and invariants.
 #[derive(Default)]
@@ -500,81 +617,80 @@ impl List {
     }
 
     pub fn push_front(&mut self, v: &[u8]) {
-        self.account(lp_entry_len(v), 0);
-        let e = enc_len(v.len());
+        let item = Item::of(v);
+        self.account(item.lp_len(), 0);
+        let p = item.pack();
         match self.nodes.front_mut() {
-            Some(n) if n.fits(e) => n.push_front(v, e),
-            _ => self.insert_node(0, Node::with_elem(v, true)),
+            Some(n) if n.fits(p.len) => n.push_front(&p),
+            _ => self.insert_node(0, Node::with_elem(&p, true)),
         }
         self.len += 1;
     }
 
     pub fn push_back(&mut self, v: &[u8]) {
-        self.account(lp_entry_len(v), 0);
-        let e = enc_len(v.len());
+        let item = Item::of(v);
+        self.account(item.lp_len(), 0);
+        let p = item.pack();
         match self.nodes.back_mut() {
-            Some(n) if n.fits(e) => n.push_back(v, e),
+            Some(n) if n.fits(p.len) => n.push_back(&p),
             _ => {
                 let at = self.nodes.len();
-                self.insert_node(at, Node::with_elem(v, false))
+                self.insert_node(at, Node::with_elem(&p, false))
             }
         }
         self.len += 1;
     }
 
     pub fn pop_front(&mut self) -> Option<Bytes> {
-        let v = self.pop_front_raw()?;
-        self.account(0, lp_entry_len(&v));
-        Some(v)
-    }
-
-    fn pop_front_raw(&mut self) -> Option<Bytes> {
         let node = self.nodes.front_mut()?;
-        let (ds, de, next) = read_fwd(&node.buf, node.start());
+        let start = node.start();
+        let (item, next) = read_fwd(&node.buf, start);
         self.len -= 1;
-        if node.count == 1 {
+        let lp = item.lp_len();
+        let out = if node.count == 1 {
             let node = self.nodes.pop_front().expect("front node exists");
             self.after_node_removal();
-            return Some(node.into_bytes(ds, de));
-        }
-        let out = Bytes::copy_from_slice(&node.buf[ds..de]);
-        node.start = next as u32;
-        node.count -= 1;
-        node.maybe_shrink();
+            node.into_bytes(start)
+        } else {
+            let out = item.to_bytes();
+            node.start = next as u32;
+            node.count -= 1;
+            node.maybe_shrink();
+            out
+        };
+        self.account(0, lp);
         Some(out)
     }
 
     pub fn pop_back(&mut self) -> Option<Bytes> {
-        let v = self.pop_back_raw()?;
-        self.account(0, lp_entry_len(&v));
-        Some(v)
-    }
-
-    fn pop_back_raw(&mut self) -> Option<Bytes> {
         let node = self.nodes.back_mut()?;
-        let (es, ds, de) = read_back(&node.buf, node.buf.len());
+        let start = read_back(&node.buf, node.buf.len());
+        let item = node.item_at(start);
         self.len -= 1;
-        if node.count == 1 {
+        let lp = item.lp_len();
+        let out = if node.count == 1 {
             let node = self.nodes.pop_back().expect("back node exists");
             self.after_node_removal();
-            return Some(node.into_bytes(ds, de));
-        }
-        let out = Bytes::copy_from_slice(&node.buf[ds..de]);
-        node.buf.truncate(es);
-        node.count -= 1;
-        node.maybe_shrink();
+            node.into_bytes(start)
+        } else {
+            let out = item.to_bytes();
+            node.buf.truncate(start);
+            node.count -= 1;
+            node.maybe_shrink();
+            out
+        };
+        self.account(0, lp);
         Some(out)
     }
 
-    pub fn front(&self) -> Option<&[u8]> {
+    pub fn front(&self) -> Option<Elem<'_>> {
         let n = self.nodes.front()?;
-        Some(n.data_at(n.start()))
+        Some(n.item_at(n.start()).into())
     }
 
-    pub fn back(&self) -> Option<&[u8]> {
+    pub fn back(&self) -> Option<Elem<'_>> {
         let n = self.nodes.back()?;
-        let (_, ds, de) = read_back(&n.buf, n.buf.len());
-        Some(&n.buf[ds..de])
+        Some(n.item_at(read_back(&n.buf, n.buf.len())).into())
     }
 
     /// `(node, index within node)` of element `index < len`, skipping whole nodes from the nearer end.
@@ -601,37 +717,39 @@ impl List {
     }
 
     /// index 0..len from the head
-    pub fn get(&self, index: usize) -> Option<&[u8]> {
+    pub fn get(&self, index: usize) -> Option<Elem<'_>> {
         if index >= self.len {
             return None;
         }
         let (ni, i) = self.locate(index);
         let n = &self.nodes[ni];
-        Some(n.data_at(n.offset_of(i)))
+        Some(n.item_at(n.offset_of(i)).into())
     }
 
-    /// Replaces element `index` (LSET); false if out of range. Same-size values are overwritten in place.
+    /// Replaces element `index` (LSET); false if out of range. An encoding of the same size is overwritten in
+    /// place.
     pub fn set(&mut self, index: usize, v: &[u8]) -> bool {
-        let Some(old) = self.get(index).map(lp_entry_len) else {
+        if index >= self.len {
             return false;
-        };
+        }
         self.before_growth(v.len());
-        self.account(lp_entry_len(v), old);
+        let item = Item::of(v);
+        let p = item.pack();
+        let e = p.len;
         let (ni, i) = self.locate(index);
-        let e = enc_len(v.len());
         let node = &mut self.nodes[ni];
         let off = node.offset_of(i);
-        let (ds, de, next) = read_fwd(&node.buf, off);
+        let (old_item, next) = read_fwd(&node.buf, off);
+        let old_lp = old_item.lp_len();
         let old = next - off;
         if old == e {
-            // enc_len is strictly increasing, so the data length (and header) is unchanged too.
-            node.buf[ds..de].copy_from_slice(v);
+            p.write(&mut node.buf[off..next]);
         } else if node.count == 1 {
-            *node = Node::with_elem(v, false);
+            *node = Node::with_elem(&p, false);
             self.merge_around(ni);
         } else if node.live() - old + e <= NODE_BYTES {
             let off = node.splice(off, old, e);
-            write_elem(&mut node.buf[off..off + e], v);
+            p.write(&mut node.buf[off..off + e]);
             node.maybe_shrink();
         } else {
             // Too big for this node: take the old element out, then insert as LINSERT would (splitting).
@@ -639,8 +757,9 @@ impl List {
             node.splice(off, old, 0);
             node.count -= 1;
             self.len -= 1;
-            self.insert_at(ni, i, rel, v);
+            self.insert_at(ni, i, rel, &p);
         }
+        self.account(item.lp_len(), old_lp);
         true
     }
 
@@ -660,7 +779,7 @@ impl List {
         }
         let (ni, i) = self.locate(start);
         let n = &self.nodes[ni];
-        let end = if i + 1 == n.count() { n.buf.len() } else { read_fwd(&n.buf, n.offset_of(i)).2 };
+        let end = if i + 1 == n.count() { n.buf.len() } else { read_fwd(&n.buf, n.offset_of(i)).1 };
         RevIter { nodes: &self.nodes, node: ni, end, remaining: start + 1 }
     }
 
@@ -669,38 +788,38 @@ impl List {
         Iter { nodes: &self.nodes, node: 0, off, remaining: self.len }
     }
 
-    /// Inserts `v` at byte offset `rel` (relative to the node's first element) of node `ni`, which is before
+    /// Inserts `p` at byte offset `rel` (relative to the node's first element) of node `ni`, which is before
     /// its element `k` (`k == count` for the end). Grows the node in place when it fits; otherwise tries the
     /// neighbour at a node boundary, then splits the node at the insertion point (as Redis's quicklist does) and
     /// merges small pieces back with their neighbours.
-    fn insert_at(&mut self, ni: usize, k: usize, rel: usize, v: &[u8]) {
-        let e = enc_len(v.len());
+    fn insert_at(&mut self, ni: usize, k: usize, rel: usize, p: &Packed) {
+        let e = p.len;
         self.len += 1;
         let node = &mut self.nodes[ni];
         let live = node.live();
         if node.fits(e) {
             if rel == 0 {
-                node.push_front(v, e);
+                node.push_front(p);
             } else if rel == live {
-                node.push_back(v, e);
+                node.push_back(p);
             } else {
                 let off = node.splice(node.start() + rel, 0, e);
-                write_elem(&mut node.buf[off..off + e], v);
+                p.write(&mut node.buf[off..off + e]);
                 node.count += 1;
             }
             return;
         }
         if rel == 0 {
             match ni.checked_sub(1) {
-                Some(p) if self.nodes[p].fits(e) => self.nodes[p].push_back(v, e),
-                _ => self.insert_node(ni, Node::with_elem(v, true)),
+                Some(prev) if self.nodes[prev].fits(e) => self.nodes[prev].push_back(p),
+                _ => self.insert_node(ni, Node::with_elem(p, true)),
             }
             return;
         }
         if rel == live {
             match self.nodes.get_mut(ni + 1) {
-                Some(n) if n.fits(e) => n.push_front(v, e),
-                _ => self.insert_node(ni + 1, Node::with_elem(v, false)),
+                Some(n) if n.fits(e) => n.push_front(p),
+                _ => self.insert_node(ni + 1, Node::with_elem(p, false)),
             }
             return;
         }
@@ -710,17 +829,17 @@ impl List {
         node.buf.truncate(split);
         node.count = k as u32;
         if node.fits(e) {
-            node.push_back(v, e);
+            node.push_back(p);
             node.maybe_shrink();
             self.insert_node(ni + 1, right);
         } else {
             node.maybe_shrink();
             if right.fits(e) {
-                right.push_front(v, e);
+                right.push_front(p);
                 self.insert_node(ni + 1, right);
             } else {
                 self.insert_node(ni + 1, right);
-                self.insert_node(ni + 1, Node::with_elem(v, false));
+                self.insert_node(ni + 1, Node::with_elem(p, false));
             }
         }
         // Merge the right piece forward first so that indexes at or before ni + 1 stay valid.
@@ -768,13 +887,14 @@ impl List {
     pub fn insert_at_pivot(&mut self, pivot: &[u8], v: &[u8], after: bool) -> bool {
         // Redis converts before looking for the pivot, so a missing pivot can still make it a quicklist.
         self.before_growth(v.len());
+        let pivot = Item::of(pivot);
         let mut found = None;
         'nodes: for (ni, n) in self.nodes.iter().enumerate() {
             let mut off = n.start();
             let mut k = 0;
             while off < n.buf.len() {
-                let (ds, de, next) = read_fwd(&n.buf, off);
-                if &n.buf[ds..de] == pivot {
+                let (item, next) = read_fwd(&n.buf, off);
+                if item == pivot {
                     found = Some(if after { (ni, k + 1, next - n.start()) } else { (ni, k, off - n.start()) });
                     break 'nodes;
                 }
@@ -784,8 +904,9 @@ impl List {
         }
         match found {
             Some((ni, k, rel)) => {
-                self.insert_at(ni, k, rel, v);
-                self.account(lp_entry_len(v), 0);
+                let item = Item::of(v);
+                self.insert_at(ni, k, rel, &item.pack());
+                self.account(item.lp_len(), 0);
                 true
             }
             None => false,
@@ -796,13 +917,14 @@ impl List {
     /// 0 all; returns how many were removed. Each touched node is compacted in one pass, freed when emptied, and
     /// merged with an adjacent node when both fit in one.
     pub fn remove(&mut self, v: &[u8], count: i64) -> usize {
+        let v = Item::of(v);
         let removed = self.remove_raw(v, count);
-        self.account(0, removed * lp_entry_len(v));
+        self.account(0, removed * v.lp_len());
         self.after_shrink();
         removed
     }
 
-    fn remove_raw(&mut self, v: &[u8], count: i64) -> usize {
+    fn remove_raw(&mut self, v: Item, count: i64) -> usize {
         let limit = if count == 0 { usize::MAX } else { usize::try_from(count.unsigned_abs()).unwrap_or(usize::MAX) };
         let mut removed = 0;
         // Range of nodes that lost elements.
@@ -880,8 +1002,8 @@ impl List {
             return;
         }
         let end = end.min(self.len - 1);
-        let dropped: usize = self.iter().take(start).map(lp_entry_len).sum::<usize>()
-            + self.iter_from(end + 1).map(lp_entry_len).sum::<usize>();
+        let dropped: usize = self.iter().items().take(start).map(Item::lp_len).sum::<usize>()
+            + self.iter_from(end + 1).items().map(Item::lp_len).sum::<usize>();
         let mut drop_back = self.len - 1 - end;
         while drop_back > 0 {
             let last = self.nodes.back_mut().expect("elements remain");
@@ -944,7 +1066,11 @@ impl List {
             let mut off = n.start();
             let mut k = 0;
             while off < n.buf.len() {
-                off = read_fwd(&n.buf, off).2;
+                let (item, next) = read_fwd(&n.buf, off);
+                if let Item::Str(v) = item {
+                    assert!(super::parse_canonical_int(v).is_none(), "canonical integer {v:?} stored as a string");
+                }
+                off = next;
                 k += 1;
             }
             assert_eq!(off, n.buf.len(), "elements overrun the buffer");
@@ -979,6 +1105,73 @@ impl fmt::Debug for List {
     }
 }
 
+/// An element read from a [`List`]. A string is borrowed from its node; an integer is stored as a number, so its
+/// decimal digits are formatted here, inline, and callers get bytes (through `Deref`) without an allocation.
+#[derive(Clone, Copy)]
+pub enum Elem<'a> {
+    Str(&'a [u8]),
+    Int(Digits),
+}
+
+impl<'a> From<Item<'a>> for Elem<'a> {
+    #[inline]
+    fn from(item: Item<'a>) -> Elem<'a> {
+        match item {
+            Item::Str(v) => Elem::Str(v),
+            Item::Int(n) => Elem::Int(Digits::new(n)),
+        }
+    }
+}
+
+impl Deref for Elem<'_> {
+    type Target = [u8];
+
+    #[inline]
+    fn deref(&self) -> &[u8] {
+        match self {
+            Elem::Str(v) => v,
+            Elem::Int(d) => d,
+        }
+    }
+}
+
+impl PartialEq for Elem<'_> {
+    /// Equal bytes: a canonical integer and a string never are, as the string would have been stored as one.
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
+    }
+}
+
+impl fmt::Debug for Elem<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", String::from_utf8_lossy(self))
+    }
+}
+
+/// The decimal form of an integer element (at most 20 characters, for `i64::MIN`), right-aligned in place.
+#[derive(Clone, Copy)]
+pub struct Digits {
+    buf: [u8; 20],
+    start: u8,
+}
+
+impl Digits {
+    fn new(n: i64) -> Digits {
+        let mut buf = [0u8; 20];
+        let start = buf.len() - fmt_i64(&mut buf, n).len();
+        Digits { buf, start: start as u8 }
+    }
+}
+
+impl Deref for Digits {
+    type Target = [u8];
+
+    #[inline]
+    fn deref(&self) -> &[u8] {
+        &self.buf[self.start as usize..]
+    }
+}
+
 /// Forward iterator over a [`List`], from [`List::iter`] or [`List::iter_from`]. Exact-sized, so LRANGE can
 /// write the array header before the elements.
 pub struct Iter<'a> {
@@ -988,10 +1181,8 @@ pub struct Iter<'a> {
     remaining: usize,
 }
 
-impl<'a> Iterator for Iter<'a> {
-    type Item = &'a [u8];
-
-    fn next(&mut self) -> Option<&'a [u8]> {
+impl<'a> Iter<'a> {
+    fn next_item(&mut self) -> Option<Item<'a>> {
         if self.remaining == 0 {
             return None;
         }
@@ -1002,10 +1193,24 @@ impl<'a> Iterator for Iter<'a> {
             n = &nodes[self.node];
             self.off = n.start();
         }
-        let (ds, de, next) = read_fwd(&n.buf, self.off);
+        let (item, next) = read_fwd(&n.buf, self.off);
         self.off = next;
         self.remaining -= 1;
-        Some(&n.buf[ds..de])
+        Some(item)
+    }
+
+    /// The remaining elements as stored (integers not formatted).
+    fn items(mut self) -> impl Iterator<Item = Item<'a>> {
+        std::iter::from_fn(move || self.next_item())
+    }
+}
+
+impl<'a> Iterator for Iter<'a> {
+    type Item = Elem<'a>;
+
+    #[inline]
+    fn next(&mut self) -> Option<Elem<'a>> {
+        self.next_item().map(Elem::from)
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -1025,9 +1230,9 @@ pub struct RevIter<'a> {
 }
 
 impl<'a> Iterator for RevIter<'a> {
-    type Item = &'a [u8];
+    type Item = Elem<'a>;
 
-    fn next(&mut self) -> Option<&'a [u8]> {
+    fn next(&mut self) -> Option<Elem<'a>> {
         if self.remaining == 0 {
             return None;
         }
@@ -1038,10 +1243,9 @@ impl<'a> Iterator for RevIter<'a> {
             n = &nodes[self.node];
             self.end = n.buf.len();
         }
-        let (es, ds, de) = read_back(&n.buf, self.end);
-        self.end = es;
+        self.end = read_back(&n.buf, self.end);
         self.remaining -= 1;
-        Some(&n.buf[ds..de])
+        Some(n.item_at(self.end).into())
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -1053,7 +1257,7 @@ impl ExactSizeIterator for RevIter<'_> {}
 
 impl PartialEq for List {
     fn eq(&self, other: &Self) -> bool {
-        self.len == other.len && self.iter().eq(other.iter())
+        self.len == other.len && self.iter().items().eq(other.iter().items())
     }
 }
 
@@ -1077,13 +1281,56 @@ mod tests {
         }
     }
 
+    /// Canonical integers (stored as numbers), including both ends of i64 and the 1/2/3-byte header edges.
+    const INTS: &[&str] = &[
+        "0",
+        "-1",
+        "7",
+        "31",
+        "-32",
+        "32",
+        "127",
+        "128",
+        "4095",
+        "-4096",
+        "12345",
+        "-99999",
+        "-9223372036854775808",
+        "9223372036854775807",
+    ];
+
+    /// Strings that look like integers but do not read back byte for byte (or do not fit an i64).
+    const NOT_INTS: &[&str] = &[
+        "007",
+        "+5",
+        "-0",
+        " 1",
+        "1 ",
+        "9223372036854775808",
+        "-9223372036854775809",
+        "-",
+        "00",
+        "1e3",
+        "0x10",
+        "-007",
+        "18446744073709551616",
+    ];
+
     fn value(rng: &mut Rng, big: bool) -> Vec<u8> {
         let len = match rng.below(100) {
             0..=9 => 0,
-            10..=39 => 1,
-            40..=69 => 100,
+            10..=34 => 1,
+            35..=59 => 100,
+            60..=64 => return INTS[rng.below(INTS.len())].into(),
+            65..=69 => return NOT_INTS[rng.below(NOT_INTS.len())].into(),
             70..=73 if big => 20_000,
             74 if big => NODE_BYTES - 4,
+            75..=84 => {
+                // Any magnitude, sometimes with a leading zero that keeps it a string.
+                let n = (rng.next() as i64) >> rng.below(64);
+                let zero = if rng.below(8) == 0 { "0" } else { "" };
+                return format!("{zero}{n}").into_bytes();
+            }
             _ => rng.below(300),
         };
         let b = rng.next() as u8;
@@ -1093,28 +1340,97 @@ mod tests {
     fn assert_same(l: &List, m: &VecDeque<Vec<u8>>) {
         l.check();
         assert_eq!(l.len(), m.len());
-        assert!(l.iter().eq(m.iter().map(|v| &v[..])), "contents differ");
-        assert_eq!(l.front(), m.front().map(|v| &v[..]));
-        assert_eq!(l.back(), m.back().map(|v| &v[..]));
+        assert!(l.iter().map(|e| e.to_vec()).eq(m.iter().cloned()), "contents differ");
+        assert_eq!(l.front().as_deref(), m.front().map(|v| &v[..]));
+        assert_eq!(l.back().as_deref(), m.back().map(|v| &v[..]));
+    }
+
+    /// Encoded size of `v` in a node.
+    fn enc_len(v: &[u8]) -> usize {
+        Item::of(v).pack().len
     }
 
     #[test]
     fn encoding_roundtrip_and_sizes() {
-        assert_eq!(enc_len(0), 2);
-        assert_eq!(enc_len(1), 3);
-        assert_eq!(enc_len(32), 34);
-        assert_eq!(enc_len(127), 129);
-        assert_eq!(enc_len(128), 132);
-        for len in [0, 1, 127, 128, 16383, 16384, 20_000, 3_000_000] {
-            let v = vec![7u8; len];
+        // Strings: header `len << 1`, data, back-length of the forward size.
+        let x = |n| vec![b'x'; n];
+        for (len, size) in [(0, 2), (1, 3), (32, 34), (63, 65), (64, 67), (125, 128), (126, 130), (8191, 8195)] {
+            assert_eq!(enc_len(&x(len)), size, "string of {len} bytes");
+        }
+        // Integers: no data bytes; zigzag puts small magnitudes of either sign in the fewest bytes.
+        let ints: &[(i64, usize)] = &[
+            (0, 2),
+            (7, 2),
+            (-1, 2),
+            (31, 2),
+            (-32, 2),
+            (32, 3),
+            (127, 3),
+            (4095, 3),
+            (-4096, 3),
+            (4096, 4),
+            (12345, 4),
+            (-99_999, 4),
+            ((1 << 19) - 1, 4),
+            (1 << 19, 5),
+            ((1 << 61) - 1, 10),
+            (-(1 << 61), 10),
+            (1 << 61, 11),
+            (i64::MAX, 11),
+            (i64::MIN, 11),
+        ];
+        for &(n, size) in ints {
+            assert_eq!(Item::of(n.to_string().as_bytes()), Item::Int(n));
+            assert_eq!(enc_len(n.to_string().as_bytes()), size, "integer {n}");
+        }
+        for v in NOT_INTS {
+            assert_eq!(Item::of(v.as_bytes()), Item::Str(v.as_bytes()), "{v:?} is not canonical");
+        }
+        // Every shape reads back forwards and backwards, including 10-byte headers and multi-byte back-lengths.
+        let long: Vec<Vec<u8>> = [127, 128, 16383, 16384, 20_000, 3_000_000].into_iter().map(x).collect();
+        let values = INTS.iter().chain(NOT_INTS).map(|v| v.as_bytes()).chain(long.iter().map(|v| &v[..]));
+        for v in values.chain([&b""[..], b"x"]) {
+            let item = Item::of(v);
+            let p = item.pack();
             let mut buf = vec![9u8; 3];
-            append_elem(&mut buf, &v);
-            assert_eq!(buf.len(), 3 + enc_len(len));
-            assert_eq!(read_fwd(&buf, 3), (3 + varint_len(len), 3 + varint_len(len) + len, buf.len()));
-            assert_eq!(read_back(&buf, buf.len()), (3, 3 + varint_len(len), 3 + varint_len(len) + len));
-            let mut w = vec![0u8; enc_len(len)];
-            write_elem(&mut w, &v);
+            p.append(&mut buf);
+            assert_eq!(buf.len(), 3 + p.len);
+            assert_eq!(read_fwd(&buf, 3), (item, buf.len()));
+            assert_eq!(read_back(&buf, buf.len()), 3);
+            let mut w = vec![0u8; p.len];
+            p.write(&mut w);
             assert_eq!(&w[..], &buf[3..]);
+            assert_eq!(&*Elem::from(item), v);
+            assert_eq!(item.to_bytes(), v);
+        }
+    }
+
+    #[test]
+    fn as_compact_as_redis_listpack() {
+        // Redis keeps "7" in 2 bytes and a 5-digit id in 4: so do we, without node slack in the way.
+        let mut l = List::new();
+        for _ in 0..1000 {
+            l.push_back(b"7");
+        }
+        assert_eq!(l.payload_bytes(), 2000);
+        // Plus at most the 1.5x growth slack of a partly filled buffer.
+        assert!(l.heap_size() <= 3000 + 64, "heap {}", l.heap_size());
+        let mut l = List::new();
+        for id in 10_000..11_000 {
+            l.push_front(id.to_string().as_bytes());
+        }
+        assert_eq!(l.payload_bytes(), 4000);
+        // Across every magnitude, no larger than a listpack entry but for the two documented ranges.
+        for k in 0..63 {
+            for n in [1i64 << k, (1i64 << k) - 1, -(1i64 << k), 1 - (1i64 << k)] {
+                let item = Item::Int(n);
+                let extra = usize::from((32..=127).contains(&n) || !(-(1 << 61)..1 << 61).contains(&n));
+                assert!(item.pack().len <= item.lp_len() + extra, "{n}: {} vs {}", item.pack().len, item.lp_len());
+            }
+        }
+        for len in (0..20_000).step_by(7).chain([63, 64, 127, 128, 4095, 4096, 16383, 16384]) {
+            let v = vec![b'x'; len];
+            assert!(enc_len(&v) <= Item::Str(&v).lp_len(), "string of {len} bytes");
         }
     }
 
@@ -1142,8 +1458,8 @@ mod tests {
                 _ => assert_eq!(l.pop_back().as_deref(), m.pop_back().as_deref()),
             }
             assert_eq!(l.len(), m.len());
-            assert_eq!(l.front(), m.front().map(|v| &v[..]));
-            assert_eq!(l.back(), m.back().map(|v| &v[..]));
+            assert_eq!(l.front().as_deref(), m.front().map(|v| &v[..]));
+            assert_eq!(l.back().as_deref(), m.back().map(|v| &v[..]));
             if step % 997 == 0 {
                 assert_same(&l, &m);
             }
@@ -1201,7 +1517,8 @@ mod tests {
         for round in 0..40 {
             let mut l = List::new();
             let mut m: VecDeque<Vec<u8>> = VecDeque::new();
-            // A small alphabet so that pivots and LREM targets are found; some large values force splits.
+            // A small alphabet so that pivots and LREM targets are found; some large values force splits. Integers
+            // sit beside look-alikes that are strings ("7" and "007" are different values).
             let alpha: Vec<Vec<u8>> = (0..6)
                 .map(|i| match i {
                     0 => vec![],
@@ -1211,21 +1528,28 @@ mod tests {
                     4 => vec![b'd'; 5000],
                     _ => vec![b'e'; 9000],
                 })
+                .chain(
+                    ["7", "007", "-0", "0", "12345", "+5", "-9223372036854775808", "9223372036854775807"]
+                        .map(Vec::from),
+                )
+                .chain(["9223372036854775808", "-9223372036854775809"].map(Vec::from))
                 .collect();
             let pick = |rng: &mut Rng| -> Vec<u8> {
                 let i = rng.below(100);
-                let i = if i < 40 {
+                let i = if i < 25 {
                     1
-                } else if i < 70 {
+                } else if i < 45 {
                     2
-                } else if i < 85 {
+                } else if i < 55 {
                     0
-                } else if i < 95 {
+                } else if i < 63 {
                     3
-                } else if i < 99 {
+                } else if i < 66 {
                     4
-                } else {
+                } else if i < 67 {
                     5
+                } else {
+                    6 + (i - 67) % (alpha.len() - 6)
                 };
                 alpha[i].clone()
             };
@@ -1294,9 +1618,16 @@ mod tests {
                         l.push_front(&v);
                         m.push_front(v);
                     }
+                    7 => {
+                        // LPOS compares elements' bytes.
+                        let v = pick(&mut rng);
+                        assert_eq!(l.iter().position(|e| *e == v[..]), m.iter().position(|x| *x == v));
+                        let rev = l.iter_rev_from(m.len().saturating_sub(1)).position(|e| *e == v[..]);
+                        assert_eq!(rev, m.iter().rev().position(|x| *x == v));
+                    }
                     _ => {
                         let idx = rng.below(m.len() + 2);
-                        assert_eq!(l.get(idx), m.get(idx).map(|v| &v[..]));
+                        assert_eq!(l.get(idx).as_deref(), m.get(idx).map(|v| &v[..]));
                     }
                 }
                 l.check();
@@ -1304,10 +1635,11 @@ mod tests {
             }
             assert_same(&l, &m);
             for (i, v) in m.iter().enumerate() {
-                assert_eq!(l.get(i), Some(&v[..]));
+                assert_eq!(l.get(i).as_deref(), Some(&v[..]));
             }
             let c = l.clone();
             assert_same(&c, &m);
+            assert!(c == l);
             assert!(c.heap_size() <= l.heap_size());
         }
     }
@@ -1319,15 +1651,24 @@ mod tests {
             l.push_back(format!("v{i:05}").as_bytes());
         }
         assert!(l.set(500, b"X0500!"));
-        assert_eq!(l.get(500), Some(&b"X0500!"[..]));
+        assert_eq!(l.get(500).as_deref(), Some(&b"X0500!"[..]));
         assert!(l.set(0, &[b'z'; 10_000]));
         assert!(l.set(999, b""));
         assert!(!l.set(1000, b"nope"));
-        assert_eq!(l.get(0).map(<[u8]>::len), Some(10_000));
-        assert_eq!(l.get(999), Some(&b""[..]));
+        assert_eq!(l.get(0).map(|e| e.len()), Some(10_000));
+        assert_eq!(l.get(999).as_deref(), Some(&b""[..]));
         assert!(l.set(0, b"small"));
         l.check();
-        assert_eq!(l.get(1), Some(&b"v00001"[..]));
+        assert_eq!(l.get(1).as_deref(), Some(&b"v00001"[..]));
+        // Integers and strings of the same encoded size (3 bytes, then 2) replace each other in place.
+        assert!(l.set(2, b"127"));
+        assert!(l.set(2, b"x"));
+        assert!(l.set(2, b"-4096"));
+        assert!(l.set(3, b""));
+        assert!(l.set(3, b"-1"));
+        l.check();
+        let got: Vec<Vec<u8>> = l.iter_from(1).take(4).map(|e| e.to_vec()).collect();
+        assert_eq!(got, [&b"v00001"[..], b"-4096", b"-1", b"v00004"]);
     }
 
     #[test]
@@ -1339,7 +1680,7 @@ mod tests {
             }
             l
         };
-        let nums = |l: &List| l.iter().map(|b| u32::from_be_bytes(b.try_into().unwrap())).collect::<Vec<_>>();
+        let nums = |l: &List| l.iter().map(|b| u32::from_be_bytes(b[..].try_into().unwrap())).collect::<Vec<_>>();
         for (a, b) in [(0, 4999), (0, 0), (4999, 4999), (1, 4998), (1234, 3456), (10, 5_000_000)] {
             let mut l = mk();
             l.retain_range(a, b);
@@ -1363,7 +1704,10 @@ mod tests {
         let mut m = Vec::new();
         let mut rng = Rng(777);
         for i in 0..3000usize {
-            let v = vec![i as u8; [0, 1, 33, 300, 9000][rng.below(5)]];
+            let v = match rng.below(6) {
+                5 => INTS[i % INTS.len()].into(),
+                k => vec![i as u8; [0, 1, 33, 300, 9000][k]],
+            };
             if i % 3 == 0 {
                 l.push_front(&v);
                 m.insert(0, v);
@@ -1376,10 +1720,10 @@ mod tests {
         for s in (0..m.len()).step_by(7).chain([m.len() - 1]) {
             let it = l.iter_from(s);
             assert_eq!(it.len(), m.len() - s);
-            assert!(it.eq(m[s..].iter().map(|v| &v[..])), "iter_from({s})");
+            assert!(it.map(|e| e.to_vec()).eq(m[s..].iter().cloned()), "iter_from({s})");
             let rit = l.iter_rev_from(s);
             assert_eq!(rit.len(), s + 1);
-            assert!(rit.eq(m[..=s].iter().rev().map(|v| &v[..])), "iter_rev_from({s})");
+            assert!(rit.map(|e| e.to_vec()).eq(m[..=s].iter().rev().cloned()), "iter_rev_from({s})");
         }
         assert_eq!(l.iter_from(m.len()).next(), None);
         assert_eq!(l.iter_rev_from(m.len()).next(), None);
@@ -1401,7 +1745,7 @@ mod tests {
         // A big element gets a node of its own, sized exactly, and comes back without a copy.
         let big = vec![b'B'; 20_000];
         l.push_back(&big);
-        assert_eq!(l.nodes.back().unwrap().buf.capacity(), enc_len(20_000));
+        assert_eq!(l.nodes.back().unwrap().buf.capacity(), enc_len(&big));
         l.push_back(b"after");
         assert_eq!(l.pop_back().as_deref(), Some(&b"after"[..]));
         let ptr = l.back().unwrap().as_ptr();
