@@ -16,14 +16,12 @@ use std::sync::atomic::Ordering;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, Interest};
 use tokio::net::TcpStream;
 
-/// Read buffer headroom kept free before each read.
+/// Size of a connection's read buffer. The buffer is reused in place from read to read (see `Decoder::unpin`,
+/// `SMALL_BULK` and `PASS_REQUESTS`): replacing read buffers strews holes among long-lived allocations. Loading a
+/// list with `redis-cli --pipe` was measured at 42 bytes of resident memory per 32-byte element with 16 KiB
+/// buffers replaced on each read, 39 with 64 KiB ones, and 34.5 with one 16 KiB buffer reused throughout (the
+/// list's heap size is 34.3).
 const READ_CHUNK: usize = 16 * 1024;
-/// Headroom for a connection whose reads fill the buffer (a client streaming a pipeline). The buffer is reused in
-/// place from read to read (see `Decoder::unpin`, `SMALL_BULK` and `PASS_REQUESTS`): replacing read buffers
-/// strews holes among long-lived allocations. Loading a list with `redis-cli --pipe` was measured at 42 bytes of
-/// resident memory per 32-byte element with 16 KiB buffers replaced on each read, 39 with 64 KiB ones, and 34.7
-/// with one buffer reused throughout (its heap size is 34.3).
-const READ_CHUNK_STREAMING: usize = 64 * 1024;
 
 // The decoder leaves room for small bulks to the free space kept before each read.
 const _: () = assert!(READ_CHUNK / 4 >= SMALL_BULK);
@@ -63,15 +61,14 @@ async fn run(mut stream: TcpStream, shard: Rc<RefCell<Shard>>) {
     tokio::pin!(killed, stopping);
 
     let mut rbuf = BytesMut::with_capacity(READ_CHUNK);
-    let mut chunk = READ_CHUNK;
     let mut decoder = Decoder::default();
     let mut requests: Vec<Vec<Bytes>> = Vec::new();
     'conn: loop {
-        if rbuf.capacity() - rbuf.len() < chunk / 4 {
-            // Ask for a buffer of `chunk` bytes in all, not `chunk` more: a buffer no longer shared then slides its
-            // leftover bytes to the front and is reused, where asking for more would reallocate it on each read.
+        if rbuf.capacity() - rbuf.len() < READ_CHUNK / 4 {
+            // Ask for a buffer of `READ_CHUNK` bytes in all, not that much more: a buffer no longer shared then
+            // slides its leftover bytes to the front and is reused, where asking for more would reallocate it.
             decoder.unpin();
-            rbuf.reserve(chunk.saturating_sub(rbuf.len()).max(chunk / 4));
+            rbuf.reserve(READ_CHUNK.saturating_sub(rbuf.len()).max(READ_CHUNK / 4));
         }
         let room = rbuf.capacity() - rbuf.len();
         let read = tokio::select! {
@@ -82,9 +79,7 @@ async fn run(mut stream: TcpStream, shard: Rc<RefCell<Shard>>) {
         match read {
             Ok(0) | Err(_) => break,
             Ok(n) => {
-                if n == room {
-                    chunk = READ_CHUNK_STREAMING;
-                } else {
+                if n < room {
                     // A short read drained the socket. Forget its readiness now, so the next read waits for the
                     // event loop instead of first paying a read syscall that can only say EAGAIN (Redis, too,
                     // reads once per readable event). Safe on a current-thread runtime: no reactor turn can run
@@ -172,7 +167,7 @@ async fn run(mut stream: TcpStream, shard: Rc<RefCell<Shard>>) {
                 session.close = true;
             }
             // Replies of a full pass wait for the next one, up to a point: one write per read, not per pass.
-            let hold = full && !session.close && session.out.len() < READ_CHUNK_STREAMING;
+            let hold = full && !session.close && session.out.len() < READ_CHUNK;
             if !session.out.is_empty() && !hold {
                 shard.borrow_mut().stats.net_output_bytes += session.out.len() as u64;
                 if stream.write_all(&session.out).await.is_err() {
