@@ -23,14 +23,22 @@ pub fn float(arg: &[u8]) -> Result<f64, &'static str> {
     if s.is_empty() || s.starts_with(char::is_whitespace) || s.ends_with(char::is_whitespace) {
         return Err(errors::NOT_FLOAT);
     }
+    // Plain numbers (timeouts, increments) take the fast path; only words need the case-insensitive checks.
+    if s.bytes().all(|c| c.is_ascii_digit() || matches!(c, b'.' | b'-' | b'+' | b'e' | b'E')) {
+        return s.parse::<f64>().map_err(|_| errors::NOT_FLOAT);
+    }
+    let word = |w: &str| s.eq_ignore_ascii_case(w);
+    if word("inf") || word("+inf") || word("infinity") || word("+infinity") {
+        return Ok(f64::INFINITY);
+    }
+    if word("-inf") || word("-infinity") {
+        return Ok(f64::NEG_INFINITY);
+    }
     let lower = s.to_ascii_lowercase();
-    let v = match lower.as_str() {
-        "inf" | "+inf" | "infinity" | "+infinity" => f64::INFINITY,
-        "-inf" | "-infinity" => f64::NEG_INFINITY,
-        _ if lower.contains("nan") || lower.contains("inf") => return Err(errors::NOT_FLOAT),
-        _ => s.parse::<f64>().map_err(|_| errors::NOT_FLOAT)?,
-    };
-    Ok(v)
+    if lower.contains("nan") || lower.contains("inf") {
+        return Err(errors::NOT_FLOAT);
+    }
+    s.parse::<f64>().map_err(|_| errors::NOT_FLOAT)
 }
 
 /// Case-insensitive comparison of an argument with an ASCII keyword.
@@ -47,6 +55,11 @@ mod tests {
         assert_eq!(float(b"1.5"), Ok(1.5));
         assert_eq!(float(b"5.0e3"), Ok(5000.0));
         assert_eq!(float(b"-inf"), Ok(f64::NEG_INFINITY));
+        assert_eq!(float(b"+Infinity"), Ok(f64::INFINITY));
+        assert_eq!(float(b"INF"), Ok(f64::INFINITY));
+        assert_eq!(float(b"1e3"), Ok(1000.0));
+        assert!(float(b"1e").is_err());
+        assert!(float(b"infinite").is_err());
         assert!(float(b"nan").is_err());
         assert!(float(b" 1").is_err());
         assert!(float(b"abc").is_err());

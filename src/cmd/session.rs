@@ -594,22 +594,26 @@ impl Session {
             return self.run_conn(cross, args, keep).await;
         };
         let (block, rx) = Block::new(self.id);
-        let call =
-            Call { cmd, args: args.clone(), db: self.db as u8, block: Some(block.clone()), no_touch: self.no_touch };
-        let (reply, blocked) = if target == self.local && !self.shard.borrow().call_blocked(&call) {
-            let mut buf = BytesMut::new();
+        let call = Call { cmd, args, db: self.db as u8, block: Some(block.clone()), no_touch: self.no_touch };
+        let (reply, blocked, args) = if target == self.local && !self.shard.borrow().call_blocked(&call) {
+            // Room for a typical pop reply in one allocation.
+            let mut buf = BytesMut::with_capacity(128);
             let exec = self.shard.borrow_mut().execute(&call, &mut buf, self.resp3, self.now);
-            (buf, exec.blocked)
+            (buf, exec.blocked, call.args)
         } else {
+            let args = call.args.clone();
             let (tx, wait) = oneshot::channel();
             self.shared.shards[target].send(Msg::Batch(Batch { calls: vec![call], resp3: self.resp3, reply: tx }));
             let r = wait.await.expect("shard dropped a batch");
-            (r.buf, r.blocked)
+            (r.buf, r.blocked, args)
         };
         if blocked {
             self.enter_block(block, rx, vec![target], args, keep);
-        } else if keep {
-            self.out.extend_from_slice(&reply);
+        } else {
+            if keep {
+                self.out.extend_from_slice(&reply);
+            }
+            self.recycle(args);
         }
     }
 

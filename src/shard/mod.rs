@@ -222,7 +222,8 @@ impl Shard {
             }
             // The client's entries go first: should the command register it again, it starts afresh.
             self.blocking.forget(client);
-            let mut buf = BytesMut::new();
+            // Room for a typical pop reply (key and a short element) in one allocation.
+            let mut buf = BytesMut::with_capacity(128);
             let exec = self.execute(&call, &mut buf, w.resp3, now);
             if exec.blocked {
                 // Found nothing after all (cannot happen for lists, whose ready key has data): the client runs
