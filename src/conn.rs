@@ -190,6 +190,7 @@ async fn run(mut stream: TcpStream, shard: Rc<RefCell<Shard>>) {
             }
         }
     }
+    crate::cmd::multi::forget_watches(&mut session);
     shard.borrow_mut().clients.remove(&id);
 }
 

@@ -12,40 +12,6 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-/// `n` key names with the given prefix, each on a different shard of a four-shard server.
-fn spread(prefix: &str, n: usize) -> Vec<String> {
-    let mut keys: Vec<String> = Vec::new();
-    for i in 0.. {
-        let k = format!("{prefix}{i}");
-        if keys.iter().all(|o| key_shard(o.as_bytes(), 4) != key_shard(k.as_bytes(), 4)) {
-            keys.push(k);
-            if keys.len() == n {
-                break;
-            }
-        }
-    }
-    keys
-}
-
-fn blocked_clients(c: &mut redis::Connection) -> usize {
-    let info: String = q(c, &["INFO", "clients"]);
-    let line = info.lines().find(|l| l.starts_with("blocked_clients:")).expect("blocked_clients line");
-    line["blocked_clients:".len()..].trim().parse().expect("a count")
-}
-
-/// Polls INFO until exactly `n` clients are blocked (bounded: fails after 10 s).
-fn wait_blocked(c: &mut redis::Connection, n: usize) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let now = blocked_clients(c);
-        if now == n {
-            return;
-        }
-        assert!(Instant::now() < deadline, "expected {n} blocked clients, have {now}");
-        std::thread::sleep(Duration::from_millis(1));
-    }
-}
-
 /// Runs a command on a fresh connection in a thread; the handle yields its reply (or error text).
 fn spawn_cmd(s: &Server, args: &[&str]) -> JoinHandle<Result<Value, String>> {
     let mut c = s.client();

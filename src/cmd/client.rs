@@ -299,6 +299,8 @@ fn reset(s: &mut Session, _args: Vec<Bytes>) -> LocalFuture<'_> {
             info.no_touch = false;
         }
         s.no_touch = false;
+        s.multi = None;
+        super::multi::forget_watches(s);
         s.reply_forced = true;
         s.reply().simple("RESET");
     })

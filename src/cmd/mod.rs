@@ -12,6 +12,7 @@ pub mod args;
 pub mod client;
 pub mod keys;
 pub mod lists;
+pub mod multi;
 pub mod server;
 pub mod session;
 pub mod strings;
@@ -275,7 +276,8 @@ pub fn registry() -> &'static Registry {
     static REGISTRY: OnceLock<Registry> = OnceLock::new();
     REGISTRY.get_or_init(|| {
         let mut commands = Vec::new();
-        let families = [keys::HANDLERS, strings::HANDLERS, lists::HANDLERS, server::HANDLERS, client::HANDLERS];
+        let families =
+            [keys::HANDLERS, strings::HANDLERS, lists::HANDLERS, server::HANDLERS, client::HANDLERS, multi::HANDLERS];
         for (name, handler) in families.iter().flat_map(|f| f.iter()) {
             let meta = match name.split_once('|') {
                 Some((parent, sub)) => {

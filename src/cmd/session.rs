@@ -96,6 +96,13 @@ pub struct Session {
     /// The deadline of a block whose command runs again after a wake it could not use: a retry keeps the
     /// timeout the client asked for instead of starting it over.
     retry_deadline: Option<Option<tokio::time::Instant>>,
+    /// Commands queued since MULTI (see `cmd::multi`).
+    pub multi: Option<super::multi::Multi>,
+    /// Keys this client WATCHes and the flag their writers raise.
+    pub watch: Option<super::multi::Watch>,
+    /// Set while EXEC runs its commands: the transaction's lock (if it has keys). Commands that lock keys
+    /// themselves take this one instead, since it already covers every key of the transaction.
+    pub exec: Option<Option<u64>>,
 }
 
 impl Session {
@@ -127,6 +134,9 @@ impl Session {
             blocked: None,
             last_lookup: None,
             prefetch_at: Vec::new(),
+            multi: None,
+            watch: None,
+            exec: None,
             spare_args: Vec::new(),
             block_keep: true,
             retry_deadline: None,
@@ -251,6 +261,16 @@ impl Session {
             return None;
         }
         self.info.borrow_mut().last_cmd = cmd.meta.name;
+        if self.multi.is_some() && !super::multi::runs_in_multi(cmd) {
+            self.multi.as_mut().expect("checked").queued.push((cmd, args));
+            let keep = self.reply_mode.take_keep();
+            let resp3 = self.resp3;
+            let buf = if self.order.is_empty() { &mut self.out } else { &mut self.side };
+            let at = buf.len();
+            Out::new(buf, resp3).simple("QUEUED");
+            self.placed(at, keep);
+            return None;
+        }
         let keep = self.reply_mode.take_keep();
         if self.shared.pause_until_ms.load(Ordering::Relaxed) != 0 || cmd.blocking {
             return Some((cmd, args, keep));
@@ -323,7 +343,7 @@ impl Session {
     }
 
     /// The shard owning all of a multi-key command's keys, if they share one.
-    fn common_shard(&self, cmd: &Command, args: &[Bytes]) -> Option<usize> {
+    pub fn common_shard(&self, cmd: &Command, args: &[Bytes]) -> Option<usize> {
         let n = self.nshards();
         if n == 1 {
             return Some(0);
@@ -385,6 +405,10 @@ impl Session {
 
     /// A reply produced by the connection itself (an error before the command could run).
     fn local_error(&mut self, msg: &str) {
+        // A command refused while queueing (unknown, wrong arity, not authenticated) dooms the transaction.
+        if let Some(m) = &mut self.multi {
+            m.failed = true;
+        }
         let keep = self.reply_mode.take_keep();
         let resp3 = self.resp3;
         let buf = if self.order.is_empty() { &mut self.out } else { &mut self.side };
@@ -393,11 +417,14 @@ impl Session {
         self.placed(at, keep);
     }
 
-    async fn run_conn(&mut self, f: super::ConnFn, args: Vec<Bytes>, keep: bool) {
+    pub async fn run_conn(&mut self, f: super::ConnFn, args: Vec<Bytes>, keep: bool) {
         self.flush_batches().await;
         let at = self.out.len();
         let start = std::time::Instant::now();
         let name = args[0].clone();
+        if self.shared.watching.load(Ordering::Relaxed) > 0 {
+            super::multi::touch_before(self, &args).await;
+        }
         f(self, args).await;
         if let Some(cmd) = registry().lookup(&name, None) {
             let failed = self.out.get(at) == Some(&b'-');
@@ -510,6 +537,9 @@ impl Session {
     /// Locks keys on several shards, one shard after another in ascending order (see `shard::locks`), and returns
     /// the transaction id to release them with (`Shard::unlock`).
     pub async fn lock(&self, groups: &[(usize, Vec<Bytes>)], exclusive: bool) -> u64 {
+        if let Some(Some(txid)) = self.exec {
+            return txid;
+        }
         let txid = self.shared.next_txid.fetch_add(1, Ordering::Relaxed);
         for (shard, keys) in groups {
             let (tx, rx) = oneshot::channel();
@@ -573,6 +603,9 @@ impl Session {
 
     /// Releases a transaction's locks on the given shards without waiting.
     pub fn unlock(&self, shards: impl IntoIterator<Item = usize>, txid: u64) {
+        if self.exec == Some(Some(txid)) {
+            return; // EXEC releases its lock once all its commands have run
+        }
         for shard in shards {
             if shard == self.local {
                 self.shard.borrow_mut().unlock(txid);
@@ -619,7 +652,7 @@ impl Session {
 
     /// Whether the command being run may block (not inside MULTI, once it exists).
     pub fn may_block(&self) -> bool {
-        true
+        self.exec.is_none()
     }
 
     /// Blocks the client on keys spread over several shards (called by cross-shard handlers while they hold the

@@ -15,12 +15,12 @@ use crate::db::{now_ms, Db};
 use crate::proto::Out;
 use crate::shared::Shared;
 use blocking::{Blocking, Wake};
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use locks::{LockRequest, LockTable};
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::rc::Rc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
@@ -103,7 +103,12 @@ pub struct Shard {
     pub rng: u64,
     /// State of the connections this thread serves, by client id (CLIENT LIST, KILL, blocked_clients...).
     pub clients: crate::cmd::client::Clients,
+    /// WATCHed keys of this shard: each watching client's flag, raised when a write command touches the key.
+    pub watches: Watches,
 }
+
+/// WATCHed keys by (db, key), with the flags of the clients watching them.
+pub type Watches = std::collections::HashMap<(u8, Bytes), Vec<Arc<AtomicBool>>, ahash::RandomState>;
 
 impl Shard {
     pub fn new(id: usize, server: Arc<Shared>, databases: usize) -> Self {
@@ -119,6 +124,42 @@ impl Shard {
             deferred: VecDeque::new(),
             rng: 0x9E37_79B9_7F4A_7C15 ^ (id as u64 + 1),
             clients: Default::default(),
+            watches: Watches::default(),
+        }
+    }
+
+    /// WATCH: `flag` is raised when a write command next touches `key` in `db`.
+    pub fn watch(&mut self, db: u8, key: Bytes, flag: &Arc<AtomicBool>) {
+        let flags = self.watches.entry((db, key)).or_default();
+        if !flags.iter().any(|f| Arc::ptr_eq(f, flag)) {
+            flags.push(flag.clone());
+        }
+    }
+
+    /// UNWATCH (also after EXEC, DISCARD, RESET and on disconnect).
+    pub fn unwatch(&mut self, db: u8, key: &Bytes, flag: &Arc<AtomicBool>) {
+        let k = (db, key.clone());
+        if let Some(flags) = self.watches.get_mut(&k) {
+            flags.retain(|f| !Arc::ptr_eq(f, flag));
+            if flags.is_empty() {
+                self.watches.remove(&k);
+            }
+        }
+    }
+
+    /// Raises the flags of the clients watching `key` in `db`.
+    pub fn touch_watched(&mut self, db: u8, key: &[u8]) {
+        if let Some(flags) = self.watches.get(&(db, Bytes::copy_from_slice(key))) {
+            for f in flags {
+                f.store(true, Ordering::Release);
+            }
+        }
+    }
+
+    /// Raises every watching client's flag (FLUSHDB, FLUSHALL, SWAPDB).
+    pub fn touch_all_watched(&mut self) {
+        for f in self.watches.values().flatten() {
+            f.store(true, Ordering::Release);
         }
     }
 
@@ -163,6 +204,11 @@ impl Shard {
         };
         (call.cmd.run_shard())(&mut ctx, &call.args);
         let exec = Exec { blocked: ctx.blocked, undo: ctx.undo };
+        if !self.watches.is_empty() && call.cmd.is_write() {
+            for i in call.cmd.key_indexes(&call.args) {
+                self.touch_watched(call.db, &call.args[i]);
+            }
+        }
         let failed = buf.get(at) == Some(&b'-');
         let took = start.map_or(std::time::Duration::ZERO, |s| s.elapsed() * TIME_SAMPLE as u32);
         self.stats.record(call.cmd.index, took, failed);

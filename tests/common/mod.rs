@@ -6,7 +6,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 pub struct Server {
     child: Child,
@@ -232,4 +232,41 @@ pub fn rss_kib(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("read /proc status");
     let line = status.lines().find(|l| l.starts_with("VmRSS:")).expect("VmRSS line");
     line.split_whitespace().nth(1).and_then(|n| n.parse().ok()).expect("VmRSS value")
+}
+
+/// `n` key names with the given prefix, each on a different shard of a four-shard server.
+pub fn spread(prefix: &str, n: usize) -> Vec<String> {
+    let mut keys: Vec<String> = Vec::new();
+    for i in 0.. {
+        let k = format!("{prefix}{i}");
+        if keys
+            .iter()
+            .all(|o| rill::shard::slot::key_shard(o.as_bytes(), 4) != rill::shard::slot::key_shard(k.as_bytes(), 4))
+        {
+            keys.push(k);
+            if keys.len() == n {
+                break;
+            }
+        }
+    }
+    keys
+}
+
+pub fn blocked_clients(c: &mut redis::Connection) -> usize {
+    let info: String = q(c, &["INFO", "clients"]);
+    let line = info.lines().find(|l| l.starts_with("blocked_clients:")).expect("blocked_clients line");
+    line["blocked_clients:".len()..].trim().parse().expect("a count")
+}
+
+/// Polls INFO until exactly `n` clients are blocked (bounded: fails after 10 s).
+pub fn wait_blocked(c: &mut redis::Connection, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let now = blocked_clients(c);
+        if now == n {
+            return;
+        }
+        assert!(Instant::now() < deadline, "expected {n} blocked clients, have {now}");
+        std::thread::sleep(Duration::from_millis(1));
+    }
 }

@@ -1,0 +1,208 @@
+//! Transactions: MULTI, EXEC, DISCARD, WATCH, UNWATCH.
+//!
+//! After MULTI a session queues commands (`Session::dispatch` answers `+QUEUED`) instead of running them; a
+//! command refused while queueing (unknown, wrong arity) dooms the transaction, and EXEC then answers EXECABORT.
+//! EXEC takes the key intent locks of every key the queued commands name, on every shard involved, at once (the
+//! same shard-ordered locks multi-key commands use; see docs/ARCHITECTURE.md), checks the WATCH flag, runs the
+//! commands one after another and releases the locks. While the locks are held no other client reads or writes
+//! those keys, and clients blocked on them are served only after EXEC, as in Redis. Inside EXEC a blocking pop
+//! does not block: it answers as its non-blocking form would.
+//!
+//! WATCH registers the client's flag with the shard that owns each key. Every write command raises the flags of
+//! the watched keys it names (a single-shard command on its shard, as it runs; a multi-shard one just before it
+//! runs; FLUSHDB, FLUSHALL and SWAPDB raise every flag), and EXEC answers with a null array when the flag is up.
+//! This is stricter than Redis, which raises the flag only when a key's value actually changes: a write that
+//! changes nothing (DEL of a missing key, say) also fails a watching EXEC here, and a key that merely expires
+//! does not.
+
+use super::{registry, Call, Command, Handler, LocalFuture, Session};
+use crate::shard::slot::key_shard;
+use bytes::{Bytes, BytesMut};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+pub const HANDLERS: &[(&str, Handler)] = &[
+    ("multi", Handler::Conn(multi)),
+    ("exec", Handler::Conn(exec)),
+    ("discard", Handler::Conn(discard)),
+    ("watch", Handler::Conn(watch)),
+    ("unwatch", Handler::Conn(unwatch)),
+];
+
+/// A transaction being queued.
+#[derive(Default)]
+pub struct Multi {
+    pub queued: Vec<(&'static Command, Vec<Bytes>)>,
+    /// A command was refused while queueing: EXEC will answer EXECABORT.
+    pub failed: bool,
+}
+
+/// The keys a client watches, and the flag raised when one of them is written.
+pub struct Watch {
+    flag: Arc<AtomicBool>,
+    /// (shard, db, key)
+    keys: Vec<(usize, u8, Bytes)>,
+}
+
+/// Commands that run at once even inside MULTI (Redis's list): everything else is queued.
+pub fn runs_in_multi(cmd: &Command) -> bool {
+    matches!(cmd.meta.name, "exec" | "discard" | "multi" | "watch" | "quit" | "reset")
+}
+
+fn multi(s: &mut Session, _args: Vec<Bytes>) -> LocalFuture<'_> {
+    Box::pin(async move {
+        if s.multi.is_some() {
+            return s.reply().error("ERR MULTI calls can not be nested");
+        }
+        s.multi = Some(Multi::default());
+        s.reply().ok()
+    })
+}
+
+fn discard(s: &mut Session, _args: Vec<Bytes>) -> LocalFuture<'_> {
+    Box::pin(async move {
+        if s.multi.take().is_none() {
+            return s.reply().error("ERR DISCARD without MULTI");
+        }
+        forget_watches(s);
+        s.reply().ok()
+    })
+}
+
+fn exec(s: &mut Session, _args: Vec<Bytes>) -> LocalFuture<'_> {
+    Box::pin(async move {
+        let Some(m) = s.multi.take() else {
+            return s.reply().error("ERR EXEC without MULTI");
+        };
+        if m.failed {
+            forget_watches(s);
+            return s.reply().error("EXECABORT Transaction discarded because of previous errors.");
+        }
+        let keys: Vec<Bytes> = m
+            .queued
+            .iter()
+            .flat_map(|(cmd, args)| cmd.key_indexes(args).into_iter().map(|i| args[i].clone()))
+            .collect();
+        let groups = s.group_keys(keys.iter());
+        let txid = if groups.is_empty() { None } else { Some(s.lock(&groups, true).await) };
+        // Checked under the locks: a write that raced with this EXEC either raised the flag already or waits.
+        let dirty = s.watch.as_ref().is_some_and(|w| w.flag.load(Ordering::Acquire));
+        forget_watches(s);
+        if !dirty {
+            s.exec = Some(txid);
+            s.reply().array(m.queued.len());
+            for (cmd, args) in m.queued {
+                run_queued(s, cmd, args).await;
+            }
+            s.exec = None;
+        }
+        if let Some(txid) = txid {
+            s.unlock(groups.iter().map(|(shard, _)| *shard), txid);
+        }
+        if dirty {
+            s.reply().null_array();
+        }
+    })
+}
+
+/// Runs one command of a transaction, appending its reply. A command whose keys live on one shard runs there
+/// directly, past the transaction's own locks; one spanning shards, and connection commands, run as usual (their
+/// own locking is a no-op during EXEC).
+async fn run_queued(s: &mut Session, cmd: &'static Command, args: Vec<Bytes>) {
+    let target = match cmd.handler {
+        Handler::Conn(f) => return s.run_conn(f, args, true).await,
+        Handler::Shard(_) => Some(cmd.first_key(&args).map_or(s.local_shard(), |k| key_shard(k, s.nshards()))),
+        Handler::Keys(..) => s.common_shard(cmd, &args),
+    };
+    let Some(target) = target else {
+        let Handler::Keys(_, cross) = cmd.handler else { unreachable!("only Keys commands span shards") };
+        return s.run_conn(cross, args, true).await;
+    };
+    // No `block`: a blocking pop answers as its non-blocking form.
+    let call = Call { cmd, args, db: s.db as u8, block: None, no_touch: s.no_touch };
+    let resp3 = s.resp3;
+    let now = crate::db::now_ms();
+    let mut replies = s
+        .run_parts(vec![(target, call)], move |shard, call| {
+            let mut buf = BytesMut::new();
+            shard.execute(&call, &mut buf, resp3, now);
+            buf
+        })
+        .await;
+    let reply = replies.pop().expect("one part, one reply");
+    s.out.extend_from_slice(&reply);
+}
+
+fn watch(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
+    Box::pin(async move {
+        if s.multi.is_some() {
+            return s.reply().error("ERR WATCH inside MULTI is not allowed");
+        }
+        let db = s.db as u8;
+        let n = s.nshards();
+        let w = s.watch.get_or_insert_with(|| Watch { flag: Arc::new(AtomicBool::new(false)), keys: Vec::new() });
+        let flag = w.flag.clone();
+        let mut parts: Vec<(usize, Bytes)> = Vec::new();
+        for key in &args[1..] {
+            let shard = key_shard(key, n);
+            if !w.keys.iter().any(|(sh, d, k)| *sh == shard && *d == db && k == key) {
+                let key = Bytes::copy_from_slice(key);
+                w.keys.push((shard, db, key.clone()));
+                parts.push((shard, key));
+            }
+        }
+        s.shared.watching.fetch_add(parts.len(), Ordering::Relaxed);
+        // Awaited, so that a write this client sends next is sure to find the key watched.
+        for (shard, key) in parts {
+            let flag = flag.clone();
+            s.run_parts(vec![(shard, key)], move |sh, key| sh.watch(db, key, &flag)).await;
+        }
+        s.reply().ok()
+    })
+}
+
+fn unwatch(s: &mut Session, _args: Vec<Bytes>) -> LocalFuture<'_> {
+    Box::pin(async move {
+        forget_watches(s);
+        s.reply().ok()
+    })
+}
+
+/// Drops the client's watches (UNWATCH, EXEC, DISCARD, RESET, disconnect). Nothing to wait for: a flag raised
+/// after this is never read.
+pub fn forget_watches(s: &mut Session) {
+    let Some(w) = s.watch.take() else { return };
+    s.shared.watching.fetch_sub(w.keys.len(), Ordering::Relaxed);
+    let local = s.local_shard();
+    for (shard, db, key) in w.keys {
+        let flag = w.flag.clone();
+        if shard == local {
+            s.shard.borrow_mut().unwatch(db, &key, &flag);
+        } else {
+            s.shared.shards[shard].send(crate::shard::Msg::Run(Box::new(move |sh| sh.unwatch(db, &key, &flag))));
+        }
+    }
+}
+
+/// Before a connection-level command runs (multi-shard writes, FLUSHDB and the like), raises the flags of the
+/// watched keys it may write. Single-shard commands raise them on their shard as they run instead.
+pub async fn touch_before(s: &mut Session, args: &[Bytes]) {
+    let Some(cmd) = registry().lookup(&args[0], None) else { return };
+    if matches!(cmd.meta.name, "flushdb" | "flushall" | "swapdb") {
+        s.on_all_shards(|sh| sh.touch_all_watched()).await;
+        return;
+    }
+    if !cmd.is_write() {
+        return;
+    }
+    let db = s.db as u8;
+    let keys: Vec<Bytes> = cmd.key_indexes(args).into_iter().map(|i| args[i].clone()).collect();
+    for (shard, keys) in s.group_keys(keys.iter()) {
+        s.run_parts(vec![(shard, keys)], move |sh, keys| {
+            for k in &keys {
+                sh.touch_watched(db, k);
+            }
+        })
+        .await;
+    }
+}
