@@ -50,15 +50,11 @@ async fn run(mut stream: TcpStream, shard: Rc<RefCell<Shard>>) {
     let addr = stream.peer_addr().map(|a| a.to_string()).unwrap_or_default();
     let laddr = stream.local_addr().map(|a| a.to_string()).unwrap_or_default();
     let info = Rc::new(RefCell::new(ClientInfo::new(id, addr, laddr, stream.as_raw_fd())));
-    let kill = info.borrow().kill.clone();
     shard.borrow_mut().clients.insert(id, info.clone());
     let authenticated = shared.requirepass().is_none();
     let mut session = Session::new(shard.clone(), info.clone(), authenticated);
-    let mut shutdown = shared.shutdown.subscribe();
-    // Registered once for the connection's life, not once per read: each registration takes the notifiers' locks.
-    let killed = kill.notified();
-    let stopping = shutdown.changed();
-    tokio::pin!(killed, stopping);
+    // CLIENT KILL and the idle timeout shut the socket down (`ClientInfo::kill`), and server shutdown drops this
+    // task with its shard's event loop: a read needs nothing else to wait on.
 
     let mut rbuf = BytesMut::with_capacity(READ_CHUNK);
     let mut decoder = Decoder::default();
@@ -71,11 +67,7 @@ async fn run(mut stream: TcpStream, shard: Rc<RefCell<Shard>>) {
             rbuf.reserve(READ_CHUNK.saturating_sub(rbuf.len()).max(READ_CHUNK / 4));
         }
         let room = rbuf.capacity() - rbuf.len();
-        let read = tokio::select! {
-            r = stream.read_buf(&mut rbuf) => r,
-            _ = &mut killed => break,
-            _ = &mut stopping => break,
-        };
+        let read = stream.read_buf(&mut rbuf).await;
         match read {
             Ok(0) | Err(_) => break,
             Ok(n) => {
@@ -149,8 +141,6 @@ async fn run(mut stream: TcpStream, shard: Rc<RefCell<Shard>>) {
                         }
                         _ => BlockEvent::Gone,
                     },
-                    _ = &mut killed => BlockEvent::Gone,
-                    _ = &mut stopping => BlockEvent::Gone,
                 };
                 let gone = matches!(event, BlockEvent::Gone);
                 session.finish_block(event).await;

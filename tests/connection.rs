@@ -465,3 +465,30 @@ fn client_no_touch_keeps_idle_time() {
     assert_eq!(q::<i64>(&mut c, &["OBJECT", "IDLETIME", "nt"]), 0, "TOUCH must touch even under NO-TOUCH");
     assert_eq!(q::<String>(&mut c, &["CLIENT", "NO-TOUCH", "OFF"]), "OK");
 }
+
+/// The `timeout` directive closes idle clients but not blocked ones, and CLIENT KILL closes a blocked client
+/// (its pending read ends at once) without leaving it counted as blocked.
+#[test]
+fn idle_timeout_and_killing_a_blocked_client() {
+    let s = Server::start(&["--shards", "2", "--timeout", "1"]);
+    let mut idle = s.raw();
+    idle.s.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+    let mut blocked = s.raw();
+    blocked.cmd(&[b"BLPOP", b"q", b"0"]);
+    let mut me = s.client();
+    wait_blocked(&mut me, 1);
+    // Closed after a second or two of silence (bounded by the read timeout above).
+    assert!(idle.closed(), "an idle client outlived the timeout");
+    let mut me = s.client(); // the first one was idle too
+    assert_eq!(blocked_clients(&mut me), 1, "a blocked client is not idle");
+    let list: String = q(&mut me, &["CLIENT", "LIST"]);
+    let id = list.lines().find(|l| l.contains("cmd=blpop")).and_then(|l| field_of(l, "id")).expect("blocked client");
+    assert_eq!(q::<i64>(&mut me, &["CLIENT", "KILL", "ID", &id]), 1);
+    blocked.s.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+    assert!(blocked.closed());
+    wait_blocked(&mut me, 0);
+}
+
+fn field_of(line: &str, name: &str) -> Option<String> {
+    line.split(' ').find_map(|kv| kv.strip_prefix(name).and_then(|r| r.strip_prefix('='))).map(str::to_string)
+}

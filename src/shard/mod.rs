@@ -354,8 +354,7 @@ impl Shard {
             let mut c = c.borrow_mut();
             // Blocked clients are not idle: they wait on purpose (Redis exempts them too).
             if crate::db::now_ms().saturating_sub(c.last_active) / 1000 >= timeout && !c.killed && !c.blocked {
-                c.killed = true;
-                c.kill.notify_one();
+                c.kill();
             }
         }
     }
