@@ -133,15 +133,20 @@ async fn run(mut stream: TcpStream, shard: Rc<RefCell<Shard>>) {
                 if rbuf.capacity() - rbuf.len() < READ_CHUNK / 4 {
                     rbuf.reserve(READ_CHUNK);
                 }
+                // Everything before the blocked command is written: a shard that serves it may write its reply
+                // straight away (`ClientInfo::reply_now`), but only while this task waits right here.
+                info.borrow_mut().reply_now = session.block_keep();
                 let event = tokio::select! {
-                    ev = session.wait_block() => ev,
+                    ev = session.wait_block() => Some(ev),
                     r = stream.read_buf(&mut rbuf) => match r {
                         Ok(n) if n > 0 && (rbuf.len() as u64) <= query_buffer_limit(&shared, session.authenticated) => {
-                            continue
+                            None
                         }
-                        _ => BlockEvent::Gone,
+                        _ => Some(BlockEvent::Gone),
                     },
                 };
+                info.borrow_mut().reply_now = false;
+                let Some(event) = event else { continue };
                 let gone = matches!(event, BlockEvent::Gone);
                 session.finish_block(event).await;
                 if gone {

@@ -73,6 +73,9 @@ pub struct ClientInfo {
     pub killed: bool,
     /// Set while the connection waits in a blocking command (flag `b`, INFO blocked_clients).
     pub blocked: bool,
+    /// Set while a blocked connection waits with everything before its blocked command written, when that
+    /// command's reply is to be sent (CLIENT REPLY): a shard serving it may then write the reply itself.
+    pub reply_now: bool,
     /// CLIENT UNBLOCK wakes a blocked connection through this; `unblock_error` says whether it answers with the
     /// UNBLOCKED error rather than as on a timeout.
     pub unblock: Rc<tokio::sync::Notify>,
@@ -100,6 +103,7 @@ impl ClientInfo {
             qbuf: 0,
             killed: false,
             blocked: false,
+            reply_now: false,
             unblock: Rc::new(tokio::sync::Notify::new()),
             unblock_error: false,
         }
@@ -117,6 +121,20 @@ impl ClientInfo {
         // thread, the only one that reads the registry. ManuallyDrop: the stream still belongs to the task.
         let sock = std::mem::ManuallyDrop::new(unsafe { std::net::TcpStream::from_raw_fd(self.fd) });
         let _ = sock.shutdown(std::net::Shutdown::Both);
+    }
+
+    /// Writes what the socket takes of `reply` now, without waiting (a served blocked client's reply, sent by the
+    /// shard that served it instead of by the client's own task; see `Shard::serve_key`). Returns the bytes
+    /// written: 0 if the socket is full or gone, and the caller hands the rest to the connection.
+    pub fn write_now(&self, reply: &[u8]) -> usize {
+        use std::io::Write;
+        if self.killed {
+            return 0;
+        }
+        // SAFETY: as in `kill`: the socket is open while the client is in its shard's registry, and this runs on
+        // that shard's thread. The socket is non-blocking (the event loop set it so), so a full buffer is an error.
+        let sock = std::mem::ManuallyDrop::new(unsafe { std::net::TcpStream::from_raw_fd(self.fd) });
+        (&*sock).write(reply).unwrap_or(0)
     }
 
     /// One CLIENT LIST line, with Redis 7.4's fields (memory figures are rill's own approximations).

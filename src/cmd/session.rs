@@ -692,6 +692,11 @@ impl Session {
         self.blocked = Some(Blocked { block, rx, deadline, shards, args, keep });
     }
 
+    /// Whether the reply of the command the client is blocked in is to be sent.
+    pub fn block_keep(&self) -> bool {
+        self.blocked.as_ref().is_some_and(|b| b.keep)
+    }
+
     pub fn is_blocked(&self) -> bool {
         self.blocked.is_some()
     }

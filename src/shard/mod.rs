@@ -278,7 +278,22 @@ impl Shard {
                 let _ = w.block.wake(Wake::Retry { shard: self.id, db, key: key.clone() });
                 return;
             }
-            if let Err(Wake::Served(_, Some(undo))) = w.block.wake(Wake::Served(buf, exec.undo)) {
+            // Send the reply from here: the client's own task would run only after every connection already
+            // queued in this turn of the event loop, and its producers' replies would overtake it. What the socket
+            // does not take now goes the usual way; a reply sent whole is delivered, so nothing is to be undone.
+            let mut undo = exec.undo;
+            if let Some(info) = self.clients.get(&client) {
+                let info = info.borrow();
+                if info.blocked && info.reply_now {
+                    let n = info.write_now(&buf);
+                    self.stats.net_output_bytes += n as u64;
+                    let _ = buf.split_to(n);
+                    if buf.is_empty() {
+                        undo = None;
+                    }
+                }
+            }
+            if let Err(Wake::Served(_, Some(undo))) = w.block.wake(Wake::Served(buf, undo)) {
                 crate::cmd::lists::undo_pop(self, undo);
             }
             available = self.dbs[db].peek(key, now).map_or(0, |e| e.value.ready_units());
