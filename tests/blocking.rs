@@ -553,3 +553,24 @@ fn stress_producers_and_blmove_workers() {
     assert_eq!(blocked_clients(&mut c), 0);
     assert!(elapsed < Duration::from_secs(if cfg!(debug_assertions) { 120 } else { 30 }), "took {elapsed:?}");
 }
+
+/// A served client's reply is written by the shard that serves it only when the client wants it: CLIENT REPLY
+/// SKIP drops it, and the replies of commands pipelined behind the pop still come after it, in order.
+#[test]
+fn served_replies_respect_client_reply_and_order() {
+    for shards in [1, 4] {
+        let s = Server::with_shards(shards);
+        let mut c = s.client();
+        let mut raw = s.raw();
+        raw.send(b"CLIENT REPLY SKIP\r\nBLPOP q 0\r\nPING\r\n");
+        wait_blocked(&mut c, 1);
+        let _: i64 = q(&mut c, &["RPUSH", "q", "a"]);
+        raw.expect(b"+PONG\r\n");
+        raw.send(b"BLPOP q 0\r\nECHO after\r\n");
+        wait_blocked(&mut c, 1);
+        let _: i64 = q(&mut c, &["RPUSH", "q", "b"]);
+        raw.expect(b"*2\r\n$1\r\nq\r\n$1\r\nb\r\n");
+        raw.expect(b"$5\r\nafter\r\n");
+        assert_eq!(q::<i64>(&mut c, &["LLEN", "q"]), 0);
+    }
+}
