@@ -22,6 +22,9 @@ fn feed(chunks: &[&[u8]], limits: Limits) -> Outcome {
     let mut fed = 0usize;
     let mut arg_bytes = 0usize;
     for chunk in chunks {
+        // As the connection does before a read: copy a partial request's arguments out, then make room.
+        decoder.unpin();
+        buf.reserve(chunk.len());
         buf.extend_from_slice(chunk);
         fed += chunk.len();
         loop {
