@@ -599,7 +599,13 @@ async fn client_list(s: &mut Session, args: &[Bytes]) {
             if !normal {
                 return Vec::new();
             }
-            shard.clients.values().map(|c| c.borrow()).map(|c| (c.id, c.line())).collect::<Vec<_>>()
+            shard
+                .clients
+                .values()
+                .map(|c| c.borrow())
+                .filter(|c| !c.killed)
+                .map(|c| (c.id, c.line()))
+                .collect::<Vec<_>>()
         })
         .await;
     let mut all: Vec<(u64, String)> = lines.into_iter().flatten().collect();
@@ -672,7 +678,9 @@ async fn client_kill(s: &mut Session, args: &[Bytes]) {
             let mut ids = Vec::new();
             for c in shard.clients.values() {
                 let mut c = c.borrow_mut();
-                if filter.matches(&c) {
+                // A client killed already is on its way out (its task has yet to run): as in Redis, where a
+                // killed client is freed at once, it no longer counts.
+                if !c.killed && filter.matches(&c) {
                     ids.push(c.id);
                     if c.id != me {
                         c.kill();
