@@ -180,6 +180,39 @@ fn transactions_are_isolated_across_shards() {
     assert_eq!(x + y, 0);
 }
 
+/// A multi-shard command inside EXEC (MSET over two shards, which locks and unlocks keys itself outside a
+/// transaction) must not release the transaction's locks: the commands after it are still isolated.
+#[test]
+fn a_multi_shard_command_inside_exec_keeps_the_transaction_isolated() {
+    let s = Server::with_shards(4);
+    let [a, b] = <[String; 2]>::try_from(spread("cross", 2)).unwrap();
+    let mut handles = Vec::new();
+    for w in 0..3 {
+        let mut c = s.client();
+        let (a, b) = (a.clone(), b.clone());
+        handles.push(thread::spawn(move || {
+            for i in 0..300 {
+                let k = (i % 7 + w + 1) as i64;
+                let _: ((), i64, i64) =
+                    redis::pipe().atomic().mset(&[(&a, 0), (&b, 0)]).incr(&a, k).incr(&b, -k).query(&mut c).unwrap();
+            }
+        }));
+    }
+    for _ in 0..3 {
+        let mut c = s.client();
+        let (a, b) = (a.clone(), b.clone());
+        handles.push(thread::spawn(move || {
+            for _ in 0..300 {
+                let (x, y): (Option<i64>, Option<i64>) = redis::pipe().atomic().get(&a).get(&b).query(&mut c).unwrap();
+                assert_eq!(x.unwrap_or(0) + y.unwrap_or(0), 0, "saw half a transaction: {x:?} {y:?}");
+            }
+        }));
+    }
+    for h in handles {
+        h.join().unwrap();
+    }
+}
+
 #[test]
 fn blocking_pops_inside_multi_do_not_block() {
     for shards in [1, 4] {

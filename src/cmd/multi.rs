@@ -89,12 +89,12 @@ fn exec(s: &mut Session, _args: Vec<Bytes>) -> LocalFuture<'_> {
         let dirty = s.watch.as_ref().is_some_and(|w| w.flag.load(Ordering::Acquire));
         forget_watches(s);
         if !dirty {
-            s.exec = Some(txid);
+            s.in_exec = true;
             s.reply().array(m.queued.len());
             for (cmd, args) in m.queued {
                 run_queued(s, cmd, args).await;
             }
-            s.exec = None;
+            s.in_exec = false;
         }
         if let Some(txid) = txid {
             s.unlock(groups.iter().map(|(shard, _)| *shard), txid);
@@ -106,8 +106,8 @@ fn exec(s: &mut Session, _args: Vec<Bytes>) -> LocalFuture<'_> {
 }
 
 /// Runs one command of a transaction, appending its reply. A command whose keys live on one shard runs there
-/// directly, past the transaction's own locks; one spanning shards, and connection commands, run as usual (their
-/// own locking is a no-op during EXEC).
+/// directly, past the transaction's own locks; one spanning shards, and connection commands, run as usual (the
+/// locks they take during EXEC hold nothing: `Session::lock`).
 async fn run_queued(s: &mut Session, cmd: &'static Command, args: Vec<Bytes>) {
     let target = match cmd.handler {
         Handler::Conn(f) => return s.run_conn(f, args, true).await,

@@ -100,9 +100,9 @@ pub struct Session {
     pub multi: Option<super::multi::Multi>,
     /// Keys this client WATCHes and the flag their writers raise.
     pub watch: Option<super::multi::Watch>,
-    /// Set while EXEC runs its commands: the transaction's lock (if it has keys). Commands that lock keys
-    /// themselves take this one instead, since it already covers every key of the transaction.
-    pub exec: Option<Option<u64>>,
+    /// Set while EXEC runs its commands. EXEC already holds the locks of every key they name, so a command that
+    /// would lock keys itself gets a transaction id holding nothing (see `lock`).
+    pub in_exec: bool,
 }
 
 impl Session {
@@ -136,7 +136,7 @@ impl Session {
             prefetch_at: Vec::new(),
             multi: None,
             watch: None,
-            exec: None,
+            in_exec: false,
             spare_args: Vec::new(),
             block_keep: true,
             retry_deadline: None,
@@ -537,10 +537,12 @@ impl Session {
     /// Locks keys on several shards, one shard after another in ascending order (see `shard::locks`), and returns
     /// the transaction id to release them with (`Shard::unlock`).
     pub async fn lock(&self, groups: &[(usize, Vec<Bytes>)], exclusive: bool) -> u64 {
-        if let Some(Some(txid)) = self.exec {
+        let txid = self.shared.next_txid.fetch_add(1, Ordering::Relaxed);
+        if self.in_exec {
+            // Inside EXEC, whose own lock covers these keys: an id that holds nothing, so that the command's own
+            // unlocks (on the shards or from here) release nothing of EXEC's.
             return txid;
         }
-        let txid = self.shared.next_txid.fetch_add(1, Ordering::Relaxed);
         for (shard, keys) in groups {
             let (tx, rx) = oneshot::channel();
             let req = LockRequest { txid, keys: keys.clone(), exclusive, granted: tx };
@@ -603,9 +605,6 @@ impl Session {
 
     /// Releases a transaction's locks on the given shards without waiting.
     pub fn unlock(&self, shards: impl IntoIterator<Item = usize>, txid: u64) {
-        if self.exec == Some(Some(txid)) {
-            return; // EXEC releases its lock once all its commands have run
-        }
         for shard in shards {
             if shard == self.local {
                 self.shard.borrow_mut().unlock(txid);
@@ -652,7 +651,7 @@ impl Session {
 
     /// Whether the command being run may block (not inside MULTI, once it exists).
     pub fn may_block(&self) -> bool {
-        self.exec.is_none()
+        !self.in_exec
     }
 
     /// Blocks the client on keys spread over several shards (called by cross-shard handlers while they hold the
