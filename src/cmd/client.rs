@@ -116,25 +116,28 @@ impl ClientInfo {
         if std::mem::replace(&mut self.killed, true) {
             return;
         }
-        // SAFETY: `fd` is the connection's socket, open for as long as the client is in its shard's registry: the
-        // connection task adds it after creating the stream and removes it before dropping the stream, on this
-        // thread, the only one that reads the registry. ManuallyDrop: the stream still belongs to the task.
-        let sock = std::mem::ManuallyDrop::new(unsafe { std::net::TcpStream::from_raw_fd(self.fd) });
-        let _ = sock.shutdown(std::net::Shutdown::Both);
+        let _ = self.socket().shutdown(std::net::Shutdown::Both);
     }
 
     /// Writes what the socket takes of `reply` now, without waiting (a served blocked client's reply, sent by the
     /// shard that served it instead of by the client's own task; see `Shard::serve_key`). Returns the bytes
-    /// written: 0 if the socket is full or gone, and the caller hands the rest to the connection.
+    /// written: 0 if the socket is full or gone, and the caller hands the rest to the connection. The socket is
+    /// non-blocking (the event loop set it so), so a full buffer is an error, not a wait.
     pub fn write_now(&self, reply: &[u8]) -> usize {
         use std::io::Write;
         if self.killed {
             return 0;
         }
-        // SAFETY: as in `kill`: the socket is open while the client is in its shard's registry, and this runs on
-        // that shard's thread. The socket is non-blocking (the event loop set it so), so a full buffer is an error.
-        let sock = std::mem::ManuallyDrop::new(unsafe { std::net::TcpStream::from_raw_fd(self.fd) });
-        (&*sock).write(reply).unwrap_or(0)
+        (&*self.socket()).write(reply).unwrap_or(0)
+    }
+
+    /// The connection's socket, borrowed from its task for a moment.
+    fn socket(&self) -> std::mem::ManuallyDrop<std::net::TcpStream> {
+        // SAFETY: `fd` is the connection's socket, open for as long as the client is in its shard's registry: the
+        // connection task adds it after creating the stream and removes it before dropping the stream, on this
+        // thread, the only one that reads the registry (callers hold the entry). ManuallyDrop: the stream still
+        // belongs to the task, and must not be closed here.
+        std::mem::ManuallyDrop::new(unsafe { std::net::TcpStream::from_raw_fd(self.fd) })
     }
 
     /// One CLIENT LIST line, with Redis 7.4's fields (memory figures are rill's own approximations).

@@ -107,8 +107,9 @@ pub struct Shard {
     pub watches: Watches,
 }
 
-/// WATCHed keys by (db, key), with the flags of the clients watching them.
-pub type Watches = std::collections::HashMap<(u8, Bytes), Vec<Arc<AtomicBool>>, ahash::RandomState>;
+/// WATCHed keys, with the database and flag of each client watching them. Keyed by the key alone so that a write
+/// looks its keys up without copying them.
+pub type Watches = std::collections::HashMap<Bytes, Vec<(u8, Arc<AtomicBool>)>, ahash::RandomState>;
 
 impl Shard {
     pub fn new(id: usize, server: Arc<Shared>, databases: usize) -> Self {
@@ -130,35 +131,32 @@ impl Shard {
 
     /// WATCH: `flag` is raised when a write command next touches `key` in `db`.
     pub fn watch(&mut self, db: u8, key: Bytes, flag: &Arc<AtomicBool>) {
-        let flags = self.watches.entry((db, key)).or_default();
-        if !flags.iter().any(|f| Arc::ptr_eq(f, flag)) {
-            flags.push(flag.clone());
+        let watchers = self.watches.entry(key).or_default();
+        if !watchers.iter().any(|(d, f)| *d == db && Arc::ptr_eq(f, flag)) {
+            watchers.push((db, flag.clone()));
         }
     }
 
     /// UNWATCH (also after EXEC, DISCARD, RESET and on disconnect).
-    pub fn unwatch(&mut self, db: u8, key: &Bytes, flag: &Arc<AtomicBool>) {
-        let k = (db, key.clone());
-        if let Some(flags) = self.watches.get_mut(&k) {
-            flags.retain(|f| !Arc::ptr_eq(f, flag));
-            if flags.is_empty() {
-                self.watches.remove(&k);
+    pub fn unwatch(&mut self, db: u8, key: &[u8], flag: &Arc<AtomicBool>) {
+        if let Some(watchers) = self.watches.get_mut(key) {
+            watchers.retain(|(d, f)| !(*d == db && Arc::ptr_eq(f, flag)));
+            if watchers.is_empty() {
+                self.watches.remove(key);
             }
         }
     }
 
     /// Raises the flags of the clients watching `key` in `db`.
     pub fn touch_watched(&mut self, db: u8, key: &[u8]) {
-        if let Some(flags) = self.watches.get(&(db, Bytes::copy_from_slice(key))) {
-            for f in flags {
-                f.store(true, Ordering::Release);
-            }
+        for (_, f) in self.watches.get(key).into_iter().flatten().filter(|(d, _)| *d == db) {
+            f.store(true, Ordering::Release);
         }
     }
 
     /// Raises every watching client's flag (FLUSHDB, FLUSHALL, SWAPDB).
     pub fn touch_all_watched(&mut self) {
-        for f in self.watches.values().flatten() {
+        for (_, f) in self.watches.values().flatten() {
             f.store(true, Ordering::Release);
         }
     }
@@ -284,7 +282,7 @@ impl Shard {
             let mut undo = exec.undo;
             if let Some(info) = self.clients.get(&client) {
                 let info = info.borrow();
-                if info.blocked && info.reply_now {
+                if info.reply_now {
                     let n = info.write_now(&buf);
                     self.stats.net_output_bytes += n as u64;
                     let _ = buf.split_to(n);
