@@ -60,12 +60,7 @@ async fn run(mut stream: TcpStream, shard: Rc<RefCell<Shard>>) {
     let mut decoder = Decoder::default();
     let mut requests: Vec<Vec<Bytes>> = Vec::new();
     'conn: loop {
-        if rbuf.capacity() - rbuf.len() < READ_CHUNK / 4 {
-            // Ask for a buffer of `READ_CHUNK` bytes in all, not that much more: a buffer no longer shared then
-            // slides its leftover bytes to the front and is reused, where asking for more would reallocate it.
-            decoder.unpin();
-            rbuf.reserve(READ_CHUNK.saturating_sub(rbuf.len()).max(READ_CHUNK / 4));
-        }
+        make_room(&mut rbuf, &mut decoder);
         let room = rbuf.capacity() - rbuf.len();
         let read = stream.read_buf(&mut rbuf).await;
         match read {
@@ -122,17 +117,11 @@ async fn run(mut stream: TcpStream, shard: Rc<RefCell<Shard>>) {
             let mut was_blocked = false;
             while session.is_blocked() {
                 was_blocked = true;
-                if !session.out.is_empty() {
-                    shard.borrow_mut().stats.net_output_bytes += session.out.len() as u64;
-                    if stream.write_all(&session.out).await.is_err() {
-                        session.finish_block(BlockEvent::Gone).await;
-                        break 'conn;
-                    }
-                    session.out.clear();
+                if !flush(&mut stream, &mut session).await {
+                    session.finish_block(BlockEvent::Gone).await;
+                    break 'conn;
                 }
-                if rbuf.capacity() - rbuf.len() < READ_CHUNK / 4 {
-                    rbuf.reserve(READ_CHUNK);
-                }
+                make_room(&mut rbuf, &mut decoder);
                 // Everything before the blocked command is written: a shard that serves it may write its reply
                 // straight away (`ClientInfo::reply_now`), but only while this task waits right here.
                 info.borrow_mut().reply_now = session.block_keep();
@@ -163,12 +152,8 @@ async fn run(mut stream: TcpStream, shard: Rc<RefCell<Shard>>) {
             }
             // Replies of a full pass wait for the next one, up to a point: one write per read, not per pass.
             let hold = full && !session.close && session.out.len() < READ_CHUNK;
-            if !session.out.is_empty() && !hold {
-                shard.borrow_mut().stats.net_output_bytes += session.out.len() as u64;
-                if stream.write_all(&session.out).await.is_err() {
-                    break 'conn;
-                }
-                session.out.clear();
+            if !hold && !flush(&mut stream, &mut session).await {
+                break 'conn;
             }
             if session.close || info.borrow().killed {
                 break 'conn;
@@ -187,6 +172,29 @@ async fn run(mut stream: TcpStream, shard: Rc<RefCell<Shard>>) {
     }
     crate::cmd::multi::forget_watches(&mut session);
     shard.borrow_mut().clients.remove(&id);
+}
+
+/// Keeps at least a quarter of `READ_CHUNK` free for the next read. It asks for a buffer of `READ_CHUNK` bytes in
+/// all, not that much more: a buffer no longer shared then slides its leftover bytes to the front and is reused,
+/// where asking for more would reallocate it.
+fn make_room(rbuf: &mut BytesMut, decoder: &mut Decoder) {
+    if rbuf.capacity() - rbuf.len() < READ_CHUNK / 4 {
+        decoder.unpin();
+        rbuf.reserve(READ_CHUNK.saturating_sub(rbuf.len()).max(READ_CHUNK / 4));
+    }
+}
+
+/// Writes the session's pending replies, all of them, and counts them; false if the client has gone.
+async fn flush(stream: &mut TcpStream, session: &mut Session) -> bool {
+    if session.out.is_empty() {
+        return true;
+    }
+    session.shard.borrow_mut().stats.net_output_bytes += session.out.len() as u64;
+    if stream.write_all(&session.out).await.is_err() {
+        return false;
+    }
+    session.out.clear();
+    true
 }
 
 /// client-query-buffer-limit, capped at 1 MiB until the client authenticates (Redis 7.4).
