@@ -123,11 +123,7 @@ impl Command {
     pub fn key_indexes(&self, args: &[Bytes]) -> Vec<usize> {
         match self.meta.keys {
             KeySpec::None => Vec::new(),
-            KeySpec::Range { first, last, step } => {
-                let n = args.len() as i32;
-                let last = if last < 0 { n + last } else { last.min(n - 1) };
-                (first..=last).step_by(step.max(1) as usize).map(|i| i as usize).collect()
-            }
+            KeySpec::Range { first, last, step } => range_positions(first, last, step, args.len()).collect(),
             _ => table::key_indexes(self.meta, args).unwrap_or_default(),
         }
     }
@@ -149,6 +145,13 @@ impl Command {
             _ => false,
         }
     }
+}
+
+/// The key positions of a first/last/step key spec in `nargs` arguments (`last < 0` counts from the end).
+pub fn range_positions(first: i32, last: i32, step: i32, nargs: usize) -> impl Iterator<Item = usize> {
+    let n = nargs as i32;
+    let last = if last < 0 { n + last } else { last.min(n - 1) };
+    (first..=last).step_by(step.max(1) as usize).map(|i| i as usize)
 }
 
 /// A command with its arguments, bound for a shard.

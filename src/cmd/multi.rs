@@ -40,8 +40,8 @@ pub struct Multi {
 /// The keys a client watches, and the flag raised when one of them is written.
 pub struct Watch {
     flag: Arc<AtomicBool>,
-    /// (shard, db, key)
-    keys: Vec<(usize, u8, Bytes)>,
+    /// (db, key)
+    keys: Vec<(u8, Bytes)>,
 }
 
 /// Commands that run at once even inside MULTI (Redis's list): everything else is queued.
@@ -78,12 +78,8 @@ fn exec(s: &mut Session, _args: Vec<Bytes>) -> LocalFuture<'_> {
             forget_watches(s);
             return s.reply().error("EXECABORT Transaction discarded because of previous errors.");
         }
-        let keys: Vec<Bytes> = m
-            .queued
-            .iter()
-            .flat_map(|(cmd, args)| cmd.key_indexes(args).into_iter().map(|i| args[i].clone()))
-            .collect();
-        let groups = s.group_keys(keys.iter());
+        let groups =
+            s.group_keys(m.queued.iter().flat_map(|(cmd, args)| cmd.key_indexes(args).into_iter().map(|i| &args[i])));
         let txid = if groups.is_empty() { None } else { Some(s.lock(&groups, true).await) };
         // Checked under the locks: a write that raced with this EXEC either raised the flag already or waits.
         let dirty = s.watch.as_ref().is_some_and(|w| w.flag.load(Ordering::Acquire));
@@ -139,24 +135,25 @@ fn watch(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
             return s.reply().error("ERR WATCH inside MULTI is not allowed");
         }
         let db = s.db as u8;
-        let n = s.nshards();
         let w = s.watch.get_or_insert_with(|| Watch { flag: Arc::new(AtomicBool::new(false)), keys: Vec::new() });
         let flag = w.flag.clone();
-        let mut parts: Vec<(usize, Bytes)> = Vec::new();
+        let mut added: Vec<Bytes> = Vec::new();
         for key in &args[1..] {
-            let shard = key_shard(key, n);
-            if !w.keys.iter().any(|(sh, d, k)| *sh == shard && *d == db && k == key) {
+            if !w.keys.iter().any(|(d, k)| *d == db && k == key) && !added.contains(key) {
                 let key = Bytes::copy_from_slice(key);
-                w.keys.push((shard, db, key.clone()));
-                parts.push((shard, key));
+                w.keys.push((db, key.clone()));
+                added.push(key);
             }
         }
-        s.shared.watching.fetch_add(parts.len(), Ordering::Relaxed);
-        // Awaited, so that a write this client sends next is sure to find the key watched.
-        for (shard, key) in parts {
-            let flag = flag.clone();
-            s.run_parts(vec![(shard, key)], move |sh, key| sh.watch(db, key, &flag)).await;
-        }
+        s.shared.watching.fetch_add(added.len(), Ordering::Relaxed);
+        // Awaited, so that a write this client sends next is sure to find the keys watched.
+        let groups = s.group_keys(added.iter());
+        s.run_parts(groups, move |sh, keys| {
+            for key in keys {
+                sh.watch(db, key, &flag);
+            }
+        })
+        .await;
         s.reply().ok()
     })
 }
@@ -174,7 +171,9 @@ pub fn forget_watches(s: &mut Session) {
     let Some(w) = s.watch.take() else { return };
     s.shared.watching.fetch_sub(w.keys.len(), Ordering::Relaxed);
     let local = s.local_shard();
-    for (shard, db, key) in w.keys {
+    let n = s.nshards();
+    for (db, key) in w.keys {
+        let shard = key_shard(&key, n);
         let flag = w.flag.clone();
         if shard == local {
             s.shard.borrow_mut().unwatch(db, &key, &flag);
@@ -196,13 +195,11 @@ pub async fn touch_before(s: &mut Session, args: &[Bytes]) {
         return;
     }
     let db = s.db as u8;
-    let keys: Vec<Bytes> = cmd.key_indexes(args).into_iter().map(|i| args[i].clone()).collect();
-    for (shard, keys) in s.group_keys(keys.iter()) {
-        s.run_parts(vec![(shard, keys)], move |sh, keys| {
-            for k in &keys {
-                sh.touch_watched(db, k);
-            }
-        })
-        .await;
-    }
+    let groups = s.group_keys(cmd.key_indexes(args).into_iter().map(|i| &args[i]));
+    s.run_parts(groups, move |sh, keys| {
+        for k in &keys {
+            sh.touch_watched(db, k);
+        }
+    })
+    .await;
 }

@@ -183,7 +183,7 @@ impl Session {
     /// the caches, so short queues skip it. Unknown commands and bad arities are skipped here and answered later.
     fn prefetch_keys(&mut self) {
         const MIN_PIPELINE: usize = 4;
-        const PREFETCH_KEYS_PER_REQUEST: i32 = 16;
+        const PREFETCH_KEYS_PER_REQUEST: usize = 16;
         // Below this many keys the keyspace mostly sits in the caches and the passes would cost more than they save.
         const MIN_KEYS: usize = 16 * 1024;
         if self.queue.len() < MIN_PIPELINE {
@@ -207,11 +207,8 @@ impl Session {
                 },
             };
             let KeySpec::Range { first, last, step } = cmd.meta.keys else { continue };
-            let n = args.len() as i32;
-            let last = if last < 0 { n + last } else { last.min(n - 1) };
-            let last = last.min(first + (PREFETCH_KEYS_PER_REQUEST - 1) * step.max(1));
-            for i in (first..=last).step_by(step.max(1) as usize) {
-                if nshards == 1 || key_shard(&args[i as usize], nshards) == self.local {
+            for i in super::range_positions(first, last, step, args.len()).take(PREFETCH_KEYS_PER_REQUEST) {
+                if nshards == 1 || key_shard(&args[i], nshards) == self.local {
                     at.push((r as u32, i as u32));
                 }
             }
