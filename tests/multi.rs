@@ -145,22 +145,17 @@ fn watch() {
     }
 }
 
-/// Transactions over two keys on different shards never interleave: writers move a unit from one key to the other
-/// (so the sum stays 0) while readers read both in a transaction and must always see a zero sum.
-#[test]
-fn transactions_are_isolated_across_shards() {
+/// Runs four writer threads, each calling `write(connection, a, b, writer, round)` 300 times with a transaction that
+/// keeps the sum of `a` and `b` at 0, against four readers that read both keys in a transaction and must always
+/// see a zero sum. `a` and `b` live on different shards.
+fn assert_isolated(prefix: &str, write: fn(&mut redis::Connection, &str, &str, usize, usize)) {
     let s = Server::with_shards(4);
-    let [a, b] = <[String; 2]>::try_from(spread("iso", 2)).unwrap();
+    let [a, b] = <[String; 2]>::try_from(spread(prefix, 2)).unwrap();
     let mut handles = Vec::new();
     for w in 0..4 {
         let mut c = s.client();
         let (a, b) = (a.clone(), b.clone());
-        handles.push(thread::spawn(move || {
-            for i in 0..300 {
-                let (from, to) = if (i + w) % 2 == 0 { (&a, &b) } else { (&b, &a) };
-                let _: (i64, i64) = redis::pipe().atomic().decr(from, 1).incr(to, 1).query(&mut c).unwrap();
-            }
-        }));
+        handles.push(thread::spawn(move || (0..300).for_each(|i| write(&mut c, &a, &b, w, i))));
     }
     for _ in 0..4 {
         let mut c = s.client();
@@ -180,37 +175,23 @@ fn transactions_are_isolated_across_shards() {
     assert_eq!(x + y, 0);
 }
 
+/// Transactions over two keys on different shards never interleave: writers move a unit from one key to the other.
+#[test]
+fn transactions_are_isolated_across_shards() {
+    assert_isolated("iso", |c, a, b, w, i| {
+        let (from, to) = if (i + w) % 2 == 0 { (a, b) } else { (b, a) };
+        let _: (i64, i64) = redis::pipe().atomic().decr(from, 1).incr(to, 1).query(c).unwrap();
+    });
+}
+
 /// A multi-shard command inside EXEC (MSET over two shards, which locks and unlocks keys itself outside a
 /// transaction) must not release the transaction's locks: the commands after it are still isolated.
 #[test]
 fn a_multi_shard_command_inside_exec_keeps_the_transaction_isolated() {
-    let s = Server::with_shards(4);
-    let [a, b] = <[String; 2]>::try_from(spread("cross", 2)).unwrap();
-    let mut handles = Vec::new();
-    for w in 0..3 {
-        let mut c = s.client();
-        let (a, b) = (a.clone(), b.clone());
-        handles.push(thread::spawn(move || {
-            for i in 0..300 {
-                let k = (i % 7 + w + 1) as i64;
-                let _: ((), i64, i64) =
-                    redis::pipe().atomic().mset(&[(&a, 0), (&b, 0)]).incr(&a, k).incr(&b, -k).query(&mut c).unwrap();
-            }
-        }));
-    }
-    for _ in 0..3 {
-        let mut c = s.client();
-        let (a, b) = (a.clone(), b.clone());
-        handles.push(thread::spawn(move || {
-            for _ in 0..300 {
-                let (x, y): (Option<i64>, Option<i64>) = redis::pipe().atomic().get(&a).get(&b).query(&mut c).unwrap();
-                assert_eq!(x.unwrap_or(0) + y.unwrap_or(0), 0, "saw half a transaction: {x:?} {y:?}");
-            }
-        }));
-    }
-    for h in handles {
-        h.join().unwrap();
-    }
+    assert_isolated("cross", |c, a, b, w, i| {
+        let k = (i % 7 + w + 1) as i64;
+        let _: ((), i64, i64) = redis::pipe().atomic().mset(&[(a, 0), (b, 0)]).incr(a, k).incr(b, -k).query(c).unwrap();
+    });
 }
 
 #[test]
