@@ -51,21 +51,9 @@ QUEUE=${QUEUE:-1}
 QUEUE_ARGS=${QUEUE_ARGS:---producers 4 --consumers 4 --items 200000 --value-size 32 --keys 1}
 
 # --- prerequisites -----------------------------------------------------------
-if ! command -v redis-server >/dev/null || ! command -v redis-benchmark >/dev/null; then
-    echo "== installing redis-server and redis-tools" >&2
-    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
-    $SUDO apt-get update
-    $SUDO apt-get install -y redis-server redis-tools
-fi
-for tool in redis-cli taskset python3 timeout getconf; do
-    command -v "$tool" >/dev/null || { echo "missing: $tool" >&2; exit 1; }
-done
-REDIS_BIN=$(command -v redis-server)
-if [ -z "${RILL_BIN:-}" ]; then
-    echo "== cargo build --release" >&2
-    cargo build --release
-    RILL_BIN=target/release/rill-server
-fi
+source benches/lib.sh
+need_tools redis-cli redis-benchmark taskset python3 timeout getconf
+build_rill
 if [ "$QUEUE" = 1 ] && [ -z "${QUEUE_BIN:-}" ]; then
     echo "== cargo bench --bench queue --no-run" >&2
     # The bench binary's name carries a hash; cargo reports the path in its JSON messages.
@@ -80,38 +68,6 @@ fi
 CLK_TCK=$(getconf CLK_TCK)
 
 # --- servers -----------------------------------------------------------------
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() {
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-# start NAME PORT CMD... : launch pinned to CPU 0, wait (bounded) for PING.
-# taskset execs the server, so $! is the server's own PID.
-start() {
-    local name=$1 port=$2; shift 2
-    if port_busy "$port"; then echo "port $port already in use" >&2; exit 1; fi
-    taskset -c 0 "$@" >"$WORK/$name.log" 2>&1 &
-    local pid=$!
-    PIDS+=("$pid")
-    for _ in $(seq 100); do                      # up to ~10 s
-        if ! kill -0 "$pid" 2>/dev/null; then
-            echo "$name exited early; log:" >&2; cat "$WORK/$name.log" >&2; exit 1
-        fi
-        if [ "$(redis-cli -p "$port" ping 2>/dev/null)" = PONG ]; then
-            eval "${name}_PID=$pid"; return 0
-        fi
-        sleep 0.1
-    done
-    echo "$name did not answer PING on port $port; log:" >&2; cat "$WORK/$name.log" >&2; exit 1
-}
-
 # Server CPU time in clock ticks: utime+stime are fields 14,15 of
 # /proc/PID/stat; parse after the ")" ending comm, as comm may hold spaces.
 cpu_ticks() { local s; s=$(<"/proc/$1/stat"); s=${s##*) }; set -- $s; echo $(( ${12} + ${13} )); }
