@@ -38,8 +38,6 @@ enum Slot {
 
 /// A client blocked in BLPOP & co: what it waits for, and until when.
 struct Blocked {
-    block: Arc<Block>,
-    rx: mpsc::UnboundedReceiver<Wake>,
     deadline: Option<tokio::time::Instant>,
     /// Shards holding its waiter entries, to clean up when it is done.
     shards: Vec<usize>,
@@ -84,6 +82,9 @@ pub struct Session {
     /// Requests received but not yet run: the rest of a pipeline while the client is blocked.
     queue: VecDeque<Vec<Bytes>>,
     blocked: Option<Blocked>,
+    /// The client's registration for blocking, and where its wakes arrive: made by its first blocking command
+    /// and reused by every later one (`Block::rearm`), since a block leaves neither entries nor wakes behind.
+    blocker: Option<(Arc<Block>, mpsc::UnboundedReceiver<Wake>)>,
     /// The last command name looked up, exactly as the client spelled it: pipelines repeat one command, and a
     /// byte comparison is cheaper than the table lookup.
     last_lookup: Option<(Bytes, &'static Command)>,
@@ -132,6 +133,7 @@ impl Session {
             side: BytesMut::new(),
             queue: VecDeque::new(),
             blocked: None,
+            blocker: None,
             last_lookup: None,
             prefetch_at: Vec::new(),
             multi: None,
@@ -622,28 +624,38 @@ impl Session {
             self.block_keep = keep;
             return self.run_conn(cross, args, keep).await;
         };
-        let (block, rx) = Block::new(self.id);
-        let call = Call { cmd, args, db: self.db as u8, block: Some(block.clone()), no_touch: self.no_touch };
-        let (reply, blocked, args) = if target == self.local && !self.shard.borrow().call_blocked(&call) {
-            // Room for a typical pop reply in one allocation.
-            let mut buf = BytesMut::with_capacity(128);
-            let exec = self.shard.borrow_mut().execute(&call, &mut buf, self.resp3, self.now);
-            (buf, exec.blocked, call.args)
+        let call = Call { cmd, args, db: self.db as u8, block: Some(self.block()), no_touch: self.no_touch };
+        let (blocked, args) = if target == self.local && !self.shard.borrow().call_blocked(&call) {
+            // The reply goes straight into the output buffer (a command that blocks writes nothing).
+            let mark = self.out.len();
+            let exec = self.shard.borrow_mut().execute(&call, &mut self.out, self.resp3, self.now);
+            if !keep {
+                self.out.truncate(mark);
+            }
+            (exec.blocked, call.args)
         } else {
             let args = call.args.clone();
             let (tx, wait) = oneshot::channel();
             self.shared.shards[target].send(Msg::Batch(Batch { calls: vec![call], resp3: self.resp3, reply: tx }));
             let r = wait.await.expect("shard dropped a batch");
-            (r.buf, r.blocked, args)
+            if keep && !r.blocked {
+                self.out.extend_from_slice(&r.buf);
+            }
+            (r.blocked, args)
         };
         if blocked {
-            self.enter_block(block, rx, vec![target], args, keep);
+            self.enter_block(vec![target], args, keep);
         } else {
-            if keep {
-                self.out.extend_from_slice(&reply);
-            }
             self.recycle(args);
         }
+    }
+
+    /// The client's blocking registration, ready for a new block.
+    fn block(&mut self) -> Arc<Block> {
+        let id = self.id;
+        let (block, _) = self.blocker.get_or_insert_with(|| Block::new(id));
+        block.rearm();
+        block.clone()
     }
 
     /// Whether the command being run may block (not inside MULTI, once it exists).
@@ -654,28 +666,20 @@ impl Session {
     /// Blocks the client on keys spread over several shards (called by cross-shard handlers while they hold the
     /// keys' locks, so nothing can be pushed between their check and this registration).
     pub async fn block_across(&mut self, groups: Vec<(usize, Vec<Bytes>)>, args: Vec<Bytes>) {
-        let (block, rx) = Block::new(self.id);
+        let block = self.block();
         let shards = groups.iter().map(|(s, _)| *s).collect();
         let shared_args = Arc::new(args.clone());
         let (db, resp3) = (self.db, self.resp3);
-        let b = block.clone();
         self.run_parts(groups, move |sh, keys| {
-            let waiter = Waiter { block: b.clone(), args: shared_args.clone(), db, resp3, local: false };
+            let waiter = Waiter { block: block.clone(), args: shared_args.clone(), db, resp3, local: false };
             sh.blocking.register(&keys, waiter);
         })
         .await;
         let keep = self.block_keep;
-        self.enter_block(block, rx, shards, args, keep);
+        self.enter_block(shards, args, keep);
     }
 
-    fn enter_block(
-        &mut self,
-        block: Arc<Block>,
-        rx: mpsc::UnboundedReceiver<Wake>,
-        shards: Vec<usize>,
-        args: Vec<Bytes>,
-        keep: bool,
-    ) {
+    fn enter_block(&mut self, shards: Vec<usize>, args: Vec<Bytes>, keep: bool) {
         let deadline = self.retry_deadline.take().unwrap_or_else(|| {
             let ms = block_timeout_ms(&args);
             // A timeout too far away to represent is as good as none.
@@ -685,7 +689,7 @@ impl Session {
         info.blocked = true;
         info.unblock_error = false;
         drop(info);
-        self.blocked = Some(Blocked { block, rx, deadline, shards, args, keep });
+        self.blocked = Some(Blocked { deadline, shards, args, keep });
     }
 
     /// Whether the reply of the command the client is blocked in is to be sent.
@@ -701,11 +705,13 @@ impl Session {
     /// race it against its socket.
     pub async fn wait_block(&mut self) -> BlockEvent {
         let unblock = self.info.borrow().unblock.clone();
-        let Some(b) = self.blocked.as_mut() else { return BlockEvent::Wake(None) };
+        let (Some(b), Some((_, rx))) = (self.blocked.as_ref(), self.blocker.as_mut()) else {
+            return BlockEvent::Wake(None);
+        };
         let deadline = b.deadline;
         loop {
             tokio::select! {
-                w = b.rx.recv() => return BlockEvent::Wake(w),
+                w = rx.recv() => return BlockEvent::Wake(w),
                 _ = sleep_until(deadline) => return BlockEvent::Timeout,
                 _ = unblock.notified() => {
                     let mut info = self.info.borrow_mut();
@@ -722,12 +728,13 @@ impl Session {
     /// Ends a block: delivers the reply a shard produced, re-runs a command told to retry, or answers a timeout.
     /// A client that has gone away gives back what was taken for it.
     pub async fn finish_block(&mut self, event: BlockEvent) {
-        let Some(mut b) = self.blocked.take() else { return };
+        let Some(b) = self.blocked.take() else { return };
+        let Some((block, rx)) = self.blocker.as_mut() else { return };
         self.info.borrow_mut().blocked = false;
         let gone = matches!(event, BlockEvent::Gone);
         let wake = match event {
             BlockEvent::Wake(w) => w,
-            other if b.block.cancel() => {
+            other if block.cancel() => {
                 self.forget_on(&b.shards).await;
                 if b.keep {
                     match other {
@@ -741,7 +748,7 @@ impl Session {
                 return;
             }
             // A shard claimed the client first: its wake is on the way.
-            _ => b.rx.recv().await,
+            _ => rx.recv().await,
         };
         match wake {
             // The serving shard (the only one holding entries of a client served there) already forgot it.

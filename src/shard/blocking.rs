@@ -71,6 +71,13 @@ impl Block {
         self.state.compare_exchange(WAITING, CANCELLED, Ordering::AcqRel, Ordering::Acquire).is_ok()
     }
 
+    /// Makes a finished registration usable for the client's next block. Only its owner calls this, and only
+    /// between blocks: each block ends with no waiter entry left on any shard and its one wake, if any, received,
+    /// so nothing else holds a right to change the state.
+    pub fn rearm(&self) {
+        self.state.store(WAITING, Ordering::Release);
+    }
+
     pub fn is_waiting(&self) -> bool {
         self.state.load(Ordering::Acquire) == WAITING
     }
