@@ -30,6 +30,9 @@
 #   QUEUE       1 (default) runs the job-queue section after the table, 0 skips it
 #   QUEUE_ARGS  args for the queue tool (benches/queue.rs; default
 #               "--producers 4 --consumers 4 --items 200000 --value-size 32 --keys 1")
+#   QUEUE_RATES offered loads for the queue tool, items/s over all producers (default "0 20000"): 0 runs
+#               unpaced, producers pushing as fast as the server answers, which measures throughput; its latency
+#               is mostly the backlog the producers build.  A fixed rate both servers sustain measures latency.
 #   QUEUE_BIN   queue tool binary (default: cargo bench --bench queue --no-run)
 set -euo pipefail
 
@@ -49,6 +52,7 @@ RILL_ARGS=${RILL_ARGS---shards 1}   # set-but-empty means no extra args
 OUT_MD=${OUT_MD:-}
 QUEUE=${QUEUE:-1}
 QUEUE_ARGS=${QUEUE_ARGS:---producers 4 --consumers 4 --items 200000 --value-size 32 --keys 1}
+QUEUE_RATES=${QUEUE_RATES:-0 20000}
 
 # --- prerequisites -----------------------------------------------------------
 source benches/lib.sh
@@ -168,24 +172,26 @@ EOF
 # latency from send to dequeue.  Same pinning and alternation as above.
 [ "$QUEUE" = 1 ] || exit 0
 read -r -a queue_args <<<"$QUEUE_ARGS"
-QRESULTS=$WORK/queue.tsv          # server items_per_s p50 p99 p999 cpu_ticks items
+QRESULTS=$WORK/queue.tsv          # rate server items_per_s p50 p99 p999 cpu_ticks items
 : >"$QRESULTS"
 echo >&2
 for round in $(seq "$ROUNDS"); do
+  for rate in $QUEUE_RATES; do
     for server in rill redis; do
         if [ $server = rill ]; then port=$RILL_PORT pid=$rill_PID; else port=$REDIS_PORT pid=$redis_PID; fi
         before=$(cpu_ticks "$pid")
         # The tool bounds itself with --time-limit; timeout is the backstop.
-        out=$(timeout 300 taskset -c 1 "$QUEUE_BIN" --port "$port" "${queue_args[@]}") \
+        out=$(timeout 300 taskset -c 1 "$QUEUE_BIN" --port "$port" "${queue_args[@]}" --rate "$rate") \
             || { echo "queue tool failed: $server"; echo "$out"; exit 1; } >&2
         after=$(cpu_ticks "$pid")
         res=$(grep '^RESULT ' <<<"$out")
         get() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$res"; }
-        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$server" "$(get items_per_s)" "$(get p50_us)" "$(get p99_us)" \
+        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$rate" "$server" "$(get items_per_s)" "$(get p50_us)" "$(get p99_us)" \
             "$(get p999_us)" $((after - before)) "$(get items)" >>"$QRESULTS"
-        printf 'round %s/%s  %-5s queue %12s items/s  p50 %8s µs  p99 %8s µs\n' \
-            "$round" "$ROUNDS" "$server" "$(get items_per_s)" "$(get p50_us)" "$(get p99_us)" >&2
+        printf 'round %s/%s  %-5s queue rate %-6s %12s items/s  p50 %8s µs  p99 %8s µs\n' \
+            "$round" "$ROUNDS" "$server" "$rate" "$(get items_per_s)" "$(get p50_us)" "$(get p99_us)" >&2
     done
+  done
 done
 echo >&2
 
@@ -194,23 +200,29 @@ import sys, statistics as st
 from collections import defaultdict
 path, clk, args = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 col = defaultdict(lambda: defaultdict(list))
+rates = []
 for line in open(path):
-    server, rps, p50, p99, p999, ticks, items = line.split("\t")
-    c = col[server]
+    rate, server, rps, p50, p99, p999, ticks, items = line.split("\t")
+    rate = int(rate)
+    if rate not in rates: rates.append(rate)
+    c = col[rate, server]
     c["rps"].append(float(rps)); c["p50"].append(float(p50)); c["p99"].append(float(p99))
     c["p999"].append(float(p999))
     c["cpu"].append(int(ticks) / clk * 1e6 / int(items))   # µs server CPU per item (push + pop)
-m = {s: {k: st.median(v) for k, v in c.items()} for s, c in col.items()}
+m = {k: {f: st.median(v) for f, v in c.items()} for k, c in col.items()}
+load = lambda rate: f"{rate:,}/s" if rate else "unpaced"
 print(f"\nqueue: LPUSH/BRPOP job queue, {args}")
-head = ["server", "items/s", "p50 µs", "p99 µs", "p99.9 µs", "µs CPU/item"]
-rows = [[s, f"{m[s]['rps']:,.0f}", f"{m[s]['p50']:.1f}", f"{m[s]['p99']:.1f}", f"{m[s]['p999']:.1f}",
-         f"{m[s]['cpu']:.3f}"] for s in ("rill", "redis")]
+head = ["offered load", "server", "items/s", "p50 µs", "p99 µs", "p99.9 µs", "µs CPU/item"]
+rows = [[load(rate), s, f"{m[rate, s]['rps']:,.0f}", f"{m[rate, s]['p50']:.1f}", f"{m[rate, s]['p99']:.1f}",
+         f"{m[rate, s]['p999']:.1f}", f"{m[rate, s]['cpu']:.3f}"] for rate in rates for s in ("rill", "redis")]
 w = [max(len(x) for x in c) for c in zip(head, *rows)]
-fmt = lambda cells: "  ".join(c.rjust(w[i]) if i else c.ljust(w[i]) for i, c in enumerate(cells))
+fmt = lambda cells: "  ".join(c.rjust(w[i]) if i > 1 else c.ljust(w[i]) for i, c in enumerate(cells))
 print(fmt(head)); print(fmt(["-" * x for x in w]))
 for r in rows: print(fmt(r))
-r, d = m["rill"], m["redis"]
-print(f"rill/redis items/s {r['rps'] / d['rps']:.2f}   p50 {r['p50'] / d['p50']:.2f}   "
-      f"p99 {r['p99'] / d['p99']:.2f}   (latency ratio < 1 means rill is faster)")
-print("medians over rounds; CPU/item is the server's CPU time for one push plus one pop")
+for rate in rates:
+    r, d = m[rate, "rill"], m[rate, "redis"]
+    print(f"{load(rate):>12}  rill/redis items/s {r['rps'] / d['rps']:.2f}   p50 {r['p50'] / d['p50']:.2f}   "
+          f"p99 {r['p99'] / d['p99']:.2f}   cpu/item {d['cpu'] / r['cpu']:.2f}")
+print("medians over rounds; a latency ratio < 1 means rill is faster, a cpu/item ratio > 1 that it uses less CPU;")
+print("CPU/item is the server's CPU time for one push plus one pop; unpaced latency is mostly the producers' backlog")
 EOF
