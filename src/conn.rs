@@ -26,6 +26,40 @@ const READ_CHUNK: usize = 16 * 1024;
 // The decoder leaves room for small bulks to the free space kept before each read.
 const _: () = assert!(READ_CHUNK / 4 >= SMALL_BULK);
 
+/// Up to this many bytes of a request still arriving are copied out of the read buffer, so the buffer can be handed
+/// back while the connection waits for the rest; a larger part keeps the buffer.
+const KEEP_OWN: usize = SMALL_BULK;
+
+/// Room made for what a blocked client sends while it waits (it is read, not run, until the block ends).
+const BLOCKED_READ: usize = 512;
+
+/// Replies pending after a flush are cleared in place, and the buffer kept, up to this capacity.
+const OUT_KEEP: usize = 64 * 1024;
+
+/// The read buffers of one shard thread, lent to its connections while they read and run requests, so that idle
+/// and blocked connections hold none (Redis 7.4, too, reads into one query buffer per thread). Most recently
+/// given back first: under load the same few buffers, warm in the caches, serve every connection.
+#[derive(Default)]
+pub struct ReadBufs(Vec<BytesMut>);
+
+impl ReadBufs {
+    /// Buffers kept for lending. More are lent at once only while more connections are mid-pipeline, waiting on
+    /// other shards.
+    const KEEP: usize = 64;
+
+    fn lend(&mut self) -> BytesMut {
+        self.0.pop().unwrap_or_else(|| BytesMut::with_capacity(READ_CHUNK))
+    }
+
+    /// Takes an emptied buffer back; one grown for a large request is let go.
+    fn give_back(&mut self, buf: BytesMut, grown: bool) {
+        debug_assert!(buf.is_empty());
+        if !grown && self.0.len() < Self::KEEP {
+            self.0.push(buf);
+        }
+    }
+}
+
 /// Starts serving a connection on the current shard thread.
 pub fn serve(stream: TcpStream, shard: Rc<RefCell<Shard>>) {
     tokio::task::spawn_local(async move {
@@ -56,16 +90,43 @@ async fn run(mut stream: TcpStream, shard: Rc<RefCell<Shard>>) {
     // CLIENT KILL and the idle timeout shut the socket down (`ClientInfo::kill`), and server shutdown drops this
     // task with its shard's event loop: a read needs nothing else to wait on.
 
-    let mut rbuf = BytesMut::with_capacity(READ_CHUNK);
+    // Requests are read into a buffer the shard lends (`ReadBufs`), kept while they are decoded and run, and handed
+    // back before the connection waits on its socket again. Meanwhile the bytes of a request still arriving wait
+    // in `own`, or, if large, keep the buffer.
+    let mut rbuf = BytesMut::new();
+    let mut lent = false;
+    // The lent buffer grew beyond its size (a large request): it is let go rather than given back.
+    let mut grown = false;
+    let mut own = BytesMut::new();
     let mut decoder = Decoder::default();
     let mut requests: Vec<Vec<Bytes>> = Vec::new();
     'conn: loop {
-        make_room(&mut rbuf, &mut decoder);
-        let room = rbuf.capacity() - rbuf.len();
-        let read = stream.read_buf(&mut rbuf).await;
+        if lent && rbuf.len() <= KEEP_OWN {
+            keep_rest(&mut rbuf, &mut own, &mut decoder);
+            shard.borrow_mut().read_bufs.give_back(std::mem::take(&mut rbuf), grown);
+            lent = false;
+        }
+        let read = if lent {
+            make_room(&mut rbuf, &mut decoder);
+            let room = rbuf.capacity() - rbuf.len();
+            stream.read_buf(&mut rbuf).await.map(|n| (n, room))
+        } else {
+            if stream.readable().await.is_err() {
+                break;
+            }
+            (rbuf, grown) = lend(&shard, &mut own);
+            lent = true;
+            make_room(&mut rbuf, &mut decoder);
+            let room = rbuf.capacity() - rbuf.len();
+            match stream.try_read_buf(&mut rbuf) {
+                // A spurious wake: the loop hands the buffer back and waits again.
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+                r => r.map(|n| (n, room)),
+            }
+        };
         match read {
-            Ok(0) | Err(_) => break,
-            Ok(n) => {
+            Ok((0, _)) | Err(_) => break,
+            Ok((n, room)) => {
                 if n < room {
                     // A short read drained the socket. Forget its readiness now, so the next read waits for the
                     // event loop instead of first paying a read syscall that can only say EAGAIN (Redis, too,
@@ -103,6 +164,7 @@ async fn run(mut stream: TcpStream, shard: Rc<RefCell<Shard>>) {
                     }
                 }
             }
+            grown |= rbuf.capacity() > 2 * READ_CHUNK;
             let progressed = !requests.is_empty();
             // A full pass may have left complete requests in the buffer: run this pass, then decode on.
             let full = requests.len() == PASS_REQUESTS;
@@ -114,21 +176,26 @@ async fn run(mut stream: TcpStream, shard: Rc<RefCell<Shard>>) {
             }
             // A blocking command found nothing: send the replies so far, then wait for data, the timeout, CLIENT
             // UNBLOCK or the client going away, reading (not running) whatever it sends meanwhile.
-            let mut was_blocked = false;
+            // The wait may be long, so the buffer goes back: the requests already decoded behind the blocked one
+            // were copied out of it (`Session::enter_block`), and the bytes after them wait in `own`.
+            let was_blocked = session.is_blocked();
+            if was_blocked {
+                keep_rest(&mut rbuf, &mut own, &mut decoder);
+                shard.borrow_mut().read_bufs.give_back(std::mem::take(&mut rbuf), grown);
+            }
             while session.is_blocked() {
-                was_blocked = true;
                 if !flush(&mut stream, &mut session).await {
                     session.finish_block(BlockEvent::Gone).await;
                     break 'conn;
                 }
-                make_room(&mut rbuf, &mut decoder);
+                own.reserve(BLOCKED_READ);
                 // Everything before the blocked command is written: a shard that serves it may write its reply
                 // straight away (`ClientInfo::reply_now`), but only while this task waits right here.
                 info.borrow_mut().reply_now = session.block_keep();
                 let event = tokio::select! {
                     ev = session.wait_block() => Some(ev),
-                    r = stream.read_buf(&mut rbuf) => match r {
-                        Ok(n) if n > 0 && (rbuf.len() as u64) <= query_buffer_limit(&shared, session.authenticated) => {
+                    r = stream.read_buf(&mut own) => match r {
+                        Ok(n) if n > 0 && (own.len() as u64) <= query_buffer_limit(&shared, session.authenticated) => {
                             None
                         }
                         _ => Some(BlockEvent::Gone),
@@ -142,6 +209,10 @@ async fn run(mut stream: TcpStream, shard: Rc<RefCell<Shard>>) {
                     break 'conn;
                 }
                 session.run_queue().await;
+            }
+            if was_blocked {
+                // Decode on from what arrived meanwhile.
+                (rbuf, grown) = lend(&shard, &mut own);
             }
             if let Some(e) = protocol_error {
                 match e.reply_text() {
@@ -174,6 +245,28 @@ async fn run(mut stream: TcpStream, shard: Rc<RefCell<Shard>>) {
     shard.borrow_mut().clients.remove(&id);
 }
 
+/// Borrows a read buffer from the shard, with the bytes kept in `own` (which it empties) at its front; also says
+/// whether they made it grow.
+fn lend(shard: &RefCell<Shard>, own: &mut BytesMut) -> (BytesMut, bool) {
+    let mut buf = shard.borrow_mut().read_bufs.lend();
+    if !own.is_empty() {
+        buf.extend_from_slice(own);
+        *own = BytesMut::new();
+    }
+    let grown = buf.capacity() > 2 * READ_CHUNK;
+    (buf, grown)
+}
+
+/// Moves what is left in the read buffer (the start of a request still arriving) to `own`, so the buffer can be
+/// handed back; the decoder copies out the arguments it already split off that request.
+fn keep_rest(rbuf: &mut BytesMut, own: &mut BytesMut, decoder: &mut Decoder) {
+    if !rbuf.is_empty() {
+        own.extend_from_slice(rbuf);
+        rbuf.clear();
+        decoder.unpin();
+    }
+}
+
 /// Keeps at least a quarter of `READ_CHUNK` free for the next read. It asks for a buffer of `READ_CHUNK` bytes in
 /// all, not that much more: a buffer no longer shared then slides its leftover bytes to the front and is reused,
 /// where asking for more would reallocate it.
@@ -193,7 +286,11 @@ async fn flush(stream: &mut TcpStream, session: &mut Session) -> bool {
     if stream.write_all(&session.out).await.is_err() {
         return false;
     }
-    session.out.clear();
+    if session.out.capacity() > OUT_KEEP {
+        session.out = BytesMut::new();
+    } else {
+        session.out.clear();
+    }
     true
 }
 

@@ -64,7 +64,12 @@ impl Ctx<'_> {
             Some(block) => {
                 let waiter = Waiter {
                     block: block.clone(),
-                    args: Arc::new(args.to_vec()),
+                    // Copied out of the read buffer, which the waiting client hands back.
+                    args: Arc::new({
+                        let mut args = args.to_vec();
+                        crate::proto::request::detach(&mut args);
+                        args
+                    }),
                     db: self.db,
                     resp3: self.out.resp3,
                     local: true,

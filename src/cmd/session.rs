@@ -13,7 +13,7 @@
 use super::client::{ClientInfo, ReplyMode};
 use super::table::{self, CommandMeta, KeySpec};
 use super::{registry, Call, Command, Handler};
-use crate::proto::request::PASS_REQUESTS;
+use crate::proto::request::{detach, PASS_REQUESTS};
 use crate::proto::{errors, Out};
 use crate::shard::blocking::{Block, Waiter, Wake};
 use crate::shard::locks::LockRequest;
@@ -26,7 +26,7 @@ use std::collections::VecDeque;
 use std::rc::Rc;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
 /// Where the next reply in request order comes from, while batches are out.
 enum Slot {
@@ -82,9 +82,9 @@ pub struct Session {
     /// Requests received but not yet run: the rest of a pipeline while the client is blocked.
     queue: VecDeque<Vec<Bytes>>,
     blocked: Option<Blocked>,
-    /// The client's registration for blocking, and where its wakes arrive: made by its first blocking command
-    /// and reused by every later one (`Block::rearm`), since a block leaves neither entries nor wakes behind.
-    blocker: Option<(Arc<Block>, mpsc::UnboundedReceiver<Wake>)>,
+    /// The client's registration for blocking, where its wakes arrive: made by its first blocking command and
+    /// reused by every later one (`Block::rearm`), since a block leaves neither entries nor wakes behind.
+    blocker: Option<Arc<Block>>,
     /// The last command name looked up, exactly as the client spelled it: pipelines repeat one command, and a
     /// byte comparison is cheaper than the table lookup.
     last_lookup: Option<(Bytes, &'static Command)>,
@@ -122,7 +122,8 @@ impl Session {
             db: 0,
             resp3: false,
             authenticated,
-            out: BytesMut::with_capacity(16 * 1024),
+            // Grown by the replies it holds (and let go of when large; see conn.rs), so an idle connection keeps little.
+            out: BytesMut::new(),
             close: false,
             reply_mode: ReplyMode::On,
             reply_forced: false,
@@ -644,6 +645,8 @@ impl Session {
             (r.blocked, args)
         };
         if blocked {
+            let mut args = args;
+            detach(&mut args);
             self.enter_block(vec![target], args, keep);
         } else {
             self.recycle(args);
@@ -653,7 +656,7 @@ impl Session {
     /// The client's blocking registration, ready for a new block.
     fn block(&mut self) -> Arc<Block> {
         let id = self.id;
-        let (block, _) = self.blocker.get_or_insert_with(|| Block::new(id));
+        let block = self.blocker.get_or_insert_with(|| Block::new(id));
         block.rearm();
         block.clone()
     }
@@ -665,7 +668,8 @@ impl Session {
 
     /// Blocks the client on keys spread over several shards (called by cross-shard handlers while they hold the
     /// keys' locks, so nothing can be pushed between their check and this registration).
-    pub async fn block_across(&mut self, groups: Vec<(usize, Vec<Bytes>)>, args: Vec<Bytes>) {
+    pub async fn block_across(&mut self, groups: Vec<(usize, Vec<Bytes>)>, mut args: Vec<Bytes>) {
+        detach(&mut args);
         let block = self.block();
         let shards = groups.iter().map(|(s, _)| *s).collect();
         let shared_args = Arc::new(args.clone());
@@ -679,7 +683,12 @@ impl Session {
         self.enter_block(shards, args, keep);
     }
 
+    /// Leaves the client blocked. Its arguments are already copied out of the read buffer (`detach`); so are the
+    /// requests queued behind it here, as the connection hands the buffer back while it waits.
     fn enter_block(&mut self, shards: Vec<usize>, args: Vec<Bytes>, keep: bool) {
+        for request in self.queue.iter_mut() {
+            detach(request);
+        }
         let deadline = self.retry_deadline.take().unwrap_or_else(|| {
             let ms = block_timeout_ms(&args);
             // A timeout too far away to represent is as good as none.
@@ -705,13 +714,13 @@ impl Session {
     /// race it against its socket.
     pub async fn wait_block(&mut self) -> BlockEvent {
         let unblock = self.info.borrow().unblock.clone();
-        let (Some(b), Some((_, rx))) = (self.blocked.as_ref(), self.blocker.as_mut()) else {
+        let (Some(b), Some(block)) = (self.blocked.as_ref(), self.blocker.clone()) else {
             return BlockEvent::Wake(None);
         };
         let deadline = b.deadline;
         loop {
             tokio::select! {
-                w = rx.recv() => return BlockEvent::Wake(w),
+                w = block.woken() => return BlockEvent::Wake(Some(w)),
                 _ = sleep_until(deadline) => return BlockEvent::Timeout,
                 _ = unblock.notified() => {
                     let mut info = self.info.borrow_mut();
@@ -729,7 +738,7 @@ impl Session {
     /// A client that has gone away gives back what was taken for it.
     pub async fn finish_block(&mut self, event: BlockEvent) {
         let Some(b) = self.blocked.take() else { return };
-        let Some((block, rx)) = self.blocker.as_mut() else { return };
+        let Some(block) = self.blocker.clone() else { return };
         self.info.borrow_mut().blocked = false;
         let gone = matches!(event, BlockEvent::Gone);
         let wake = match event {
@@ -748,7 +757,7 @@ impl Session {
                 return;
             }
             // A shard claimed the client first: its wake is on the way.
-            _ => rx.recv().await,
+            _ => Some(block.woken().await),
         };
         match wake {
             // The serving shard (the only one holding entries of a client served there) already forgot it.
@@ -787,6 +796,16 @@ impl Session {
         let id = self.id;
         let parts = shards.iter().map(|&s| (s, ())).collect();
         self.run_parts(parts, move |sh, ()| sh.blocking.forget(id)).await;
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        // Wakes for a client that has gone give back what they took (a client that leaves while blocked is
+        // finished first, `BlockEvent::Gone`; this covers a connection dropped with its shard at shutdown).
+        if let Some(block) = &self.blocker {
+            block.close();
+        }
     }
 }
 

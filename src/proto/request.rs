@@ -208,6 +208,20 @@ impl Decoder {
     }
 }
 
+/// Copies arguments split off a read buffer into one allocation of their own. For requests kept after the read
+/// that brought them (a blocked command and the requests behind it): a connection holds a read buffer only while
+/// it reads and runs requests (see conn.rs), and these would pin it for as long as they wait.
+pub fn detach(args: &mut [Bytes]) {
+    let mut all = BytesMut::with_capacity(args.iter().map(|a| a.len()).sum());
+    for a in args.iter() {
+        all.extend_from_slice(a);
+    }
+    let mut all = all.freeze();
+    for a in args.iter_mut() {
+        *a = all.split_to(a.len());
+    }
+}
+
 /// Where Redis's `strchr(querybuf, needle)` finds `needle`: Redis reads its query buffer as a C string there, so a
 /// NUL byte before the needle hides it (the request then waits for more bytes, up to the 64 KiB line limit).
 fn c_strchr(buf: &[u8], needle: u8) -> Option<usize> {

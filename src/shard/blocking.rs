@@ -21,9 +21,9 @@
 
 use bytes::{Bytes, BytesMut};
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::Arc;
-use tokio::sync::mpsc;
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
+use tokio::sync::Notify;
 
 pub const WAITING: u8 = 0;
 pub const CLAIMED: u8 = 1;
@@ -48,17 +48,27 @@ pub struct Undo {
     pub values: Vec<Bytes>,
 }
 
-/// One blocked client, shared by its waiter entries on every shard.
+/// One blocked client, shared by its waiter entries on every shard. A client makes one and reuses it for each of
+/// its blocks (`rearm`).
 pub struct Block {
     pub client_id: u64,
     state: AtomicU8,
-    tx: mpsc::UnboundedSender<Wake>,
+    /// The one wake of a block, left by the shard that claimed it. (Locked by that shard and the client only.)
+    wake: Mutex<Option<Wake>>,
+    woken: Notify,
+    /// The client has gone: a wake would reach nobody.
+    gone: AtomicBool,
 }
 
 impl Block {
-    pub fn new(client_id: u64) -> (Arc<Block>, mpsc::UnboundedReceiver<Wake>) {
-        let (tx, rx) = mpsc::unbounded_channel();
-        (Arc::new(Block { client_id, state: AtomicU8::new(WAITING), tx }), rx)
+    pub fn new(client_id: u64) -> Arc<Block> {
+        Arc::new(Block {
+            client_id,
+            state: AtomicU8::new(WAITING),
+            wake: Mutex::new(None),
+            woken: Notify::new(),
+            gone: AtomicBool::new(false),
+        })
     }
 
     /// Takes the right to finish this client; false if someone else (a shard, or the client) already has.
@@ -84,7 +94,28 @@ impl Block {
 
     /// Sends a wake; gives it back if the client has gone.
     pub fn wake(&self, w: Wake) -> Result<(), Wake> {
-        self.tx.send(w).map_err(|e| e.0)
+        if self.gone.load(Ordering::Acquire) {
+            return Err(w);
+        }
+        *self.wake.lock().unwrap_or_else(|e| e.into_inner()) = Some(w);
+        self.woken.notify_one();
+        Ok(())
+    }
+
+    /// Waits for the wake of the current block. Cancel-safe: a wake is taken only when it is returned.
+    pub async fn woken(&self) -> Wake {
+        loop {
+            if let Some(w) = self.wake.lock().unwrap_or_else(|e| e.into_inner()).take() {
+                return w;
+            }
+            // A notification stored for a wake taken above without waiting only costs one more look.
+            self.woken.notified().await;
+        }
+    }
+
+    /// The client is going away for good, with no wake pending for it (its owner calls this once done with it).
+    pub fn close(&self) {
+        self.gone.store(true, Ordering::Release);
     }
 }
 
@@ -218,17 +249,16 @@ impl Blocking {
 mod tests {
     use super::*;
 
-    fn waiter(id: u64) -> (Waiter, mpsc::UnboundedReceiver<Wake>) {
-        let (block, rx) = Block::new(id);
-        (Waiter { block, args: Arc::new(vec![]), db: 0, resp3: false, local: true }, rx)
+    fn waiter(id: u64) -> Waiter {
+        Waiter { block: Block::new(id), args: Arc::new(vec![]), db: 0, resp3: false, local: true }
     }
 
     #[test]
     fn fifo_and_stale_entries() {
         let mut b = Blocking::default();
         let k = Bytes::from_static(b"k");
-        let (w1, _r1) = waiter(1);
-        let (w2, _r2) = waiter(2);
+        let w1 = waiter(1);
+        let w2 = waiter(2);
         b.register(&[k.clone(), Bytes::from_static(b"j"), k.clone()], w1.clone());
         b.register(std::slice::from_ref(&k), w2.clone());
         assert_eq!(b.first_waiting(0, &k).unwrap().block.client_id, 1);
@@ -249,11 +279,11 @@ mod tests {
 
     #[test]
     fn claim_is_exclusive() {
-        let (w, _rx) = waiter(1);
+        let w = waiter(1);
         assert!(w.block.claim());
         assert!(!w.block.claim());
         assert!(!w.block.cancel());
-        let (w, _rx) = waiter(2);
+        let w = waiter(2);
         assert!(w.block.cancel());
         assert!(!w.block.claim());
     }

@@ -105,6 +105,8 @@ pub struct Shard {
     pub clients: crate::cmd::client::Clients,
     /// WATCHed keys of this shard: each watching client's flag, raised when a write command touches the key.
     pub watches: Watches,
+    /// Read buffers lent to this thread's connections while they read and run requests.
+    pub read_bufs: crate::conn::ReadBufs,
 }
 
 /// WATCHed keys, with the database and flag of each client watching them. Keyed by the key alone so that a write
@@ -126,6 +128,7 @@ impl Shard {
             rng: 0x9E37_79B9_7F4A_7C15 ^ (id as u64 + 1),
             clients: Default::default(),
             watches: Watches::default(),
+            read_bufs: Default::default(),
         }
     }
 
