@@ -14,6 +14,8 @@
 #   list32d  the same with 32-digit values, list1d with 1-digit values (single digits are stored as integers)
 #   set      N_KEYS SETs of distinct keys ("key:%08d", 12 bytes) with
 #            8-byte values, for comparison with the lists
+#   idle     N_CONNS connections, each open after one PING (memory per connection)
+#   blocked  N_CONNS connections, each blocked in BLPOP on a key of its own
 # (redis-benchmark -t rpush is no use here: its values are always 3 bytes.)
 #
 # RSS is what the OS charges; it includes allocator slack and is rounded to
@@ -24,7 +26,8 @@
 #   RILL_ARGS   rill args (default: "--shards 1"; RILL_ARGS= for none)
 #   N_LIST      elements per list case (default 1000000)
 #   N_KEYS      keys in the set case (default 100000)
-#   CASES       which cases, comma-separated (default list32,list1,list32d,list1d,set)
+#   N_CONNS     connections in the idle and blocked cases (default 5000; needs that many open files)
+#   CASES       which cases, comma-separated (default list32,list1,list32d,list1d,set,idle,blocked)
 #   RILL_PORT, REDIS_PORT   (default 16381 / 16382)
 set -euo pipefail
 
@@ -32,7 +35,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."          # repo root
 
 N_LIST=${N_LIST:-1000000}
 N_KEYS=${N_KEYS:-100000}
-CASES=${CASES:-list32,list1,list32d,list1d,set}
+N_CONNS=${N_CONNS:-5000}
+CASES=${CASES:-list32,list1,list32d,list1d,set,idle,blocked}
 RILL_PORT=${RILL_PORT:-16381}
 REDIS_PORT=${REDIS_PORT:-16382}
 RILL_ARGS=${RILL_ARGS---shards 1}   # set-but-empty means no extra args
@@ -77,6 +81,41 @@ with open(path, "wb") as f:
 EOF
 }
 
+# conns CASE PORT PID: open N_CONNS connections (idle after a PING, or blocked in BLPOP), wait until the server
+# reports them all, and print the server's VmRSS in KiB before and after, while they are still open.
+conns() {
+    python3 - "$1" "$2" "$3" "$N_CONNS" <<'EOF'
+import resource, socket, sys, time
+mode, port, pid, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+def rss():
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmRSS:"): return int(line.split()[1])
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, n + 64)), hard))
+def cmd(*a): return b"*%d\r\n" % len(a) + b"".join(b"$%d\r\n%s\r\n" % (len(x), x) for x in a)
+admin = socket.create_connection(("127.0.0.1", port))
+def info(field):
+    admin.sendall(cmd(b"INFO", b"clients")); data = b""
+    while not data.endswith(b"\r\n\r\n"): data += admin.recv(65536)
+    return int(data.split(field + b":")[1].split(b"\r\n")[0])
+before = rss()
+socks = []
+for i in range(n):
+    s = socket.create_connection(("127.0.0.1", port)); socks.append(s)
+    if mode == "idle":
+        s.sendall(cmd(b"PING"))
+        assert s.recv(64) == b"+PONG\r\n", "no PONG"
+    else:
+        s.sendall(cmd(b"BLPOP", b"rill-bench:conn:%d" % i, b"0"))
+# Poll until the server has them all (blocking is asynchronous; there is no reply to wait for).
+deadline = time.time() + 60
+while info(b"blocked_clients" if mode == "blocked" else b"connected_clients") < n + (mode == "idle"):
+    if time.time() > deadline: sys.exit(f"the server reports fewer than {n} {mode} clients")
+    time.sleep(0.05)
+print(before, rss())
+EOF
+}
+
 # check CASE PORT: the count the server reports after the load.
 check() {
     case "$1" in
@@ -98,13 +137,20 @@ RESULTS=$WORK/results.tsv          # case server n before_kib after_kib
 : >"$RESULTS"
 IFS=, read -r -a cases <<<"$CASES"
 for c in "${cases[@]}"; do
-    gen "$c" "$WORK/$c.resp"
-    case "$c" in set) n=$N_KEYS ;; *) n=$N_LIST ;; esac
+    case "$c" in set) n=$N_KEYS ;; idle|blocked) n=$N_CONNS ;; *) n=$N_LIST ;; esac
+    case "$c" in idle|blocked) ;; *) gen "$c" "$WORK/$c.resp" ;; esac
     for server in rill redis; do
         if [ $server = rill ]; then
             port=$RILL_PORT; start rill "$port" "${RILL_CMD[@]}"; pid=$rill_PID
         else
             port=$REDIS_PORT; start redis "$port" "${REDIS_CMD[@]}"; pid=$redis_PID
+        fi
+        if [ "$c" = idle ] || [ "$c" = blocked ]; then
+            read -r before after < <(conns "$c" "$port" "$pid") || { echo "$server $c failed" >&2; exit 1; }
+            printf '%s\t%s\t%s\t%s\t%s\n' "$c" "$server" "$n" "$before" "$after" >>"$RESULTS"
+            printf '%-7s %-5s n=%-8s VmRSS %8s KiB -> %8s KiB\n' "$c" "$server" "$n" "$before" "$after" >&2
+            stop "$pid"
+            continue
         fi
         before=$(rss_kib "$pid")
         out=$(timeout 300 taskset -c 1 redis-cli -p "$port" --pipe <"$WORK/$c.resp" 2>&1) \
@@ -131,7 +177,9 @@ for line in open(sys.argv[1]):
         rows.append(case)
 desc = {"list32": "RPUSH 32-byte values, one key", "list1": "RPUSH 1-byte values, one key",
         "list32d": "RPUSH 32-digit values, one key", "list1d": "RPUSH 1-digit values, one key",
-        "set": "SET 12-byte keys, 8-byte values"}
+        "set": "SET 12-byte keys, 8-byte values",
+        "idle": "connections open after one PING (bytes per connection)",
+        "blocked": "connections blocked in BLPOP, one key each (bytes per connection)"}
 head = ["case", "elements", "rill B/elem", "redis B/elem", "rill/redis", "rill RSS MiB", "redis RSS MiB"]
 out = []
 for case in rows:
