@@ -353,3 +353,83 @@ fn clients_that_vanish_mid_request() {
     );
     still_serving(&s);
 }
+
+/// Connections on one shard share its read buffers, each holding one only while it reads and runs requests. Many
+/// clients whose requests arrive in interleaved pieces (small ones, values larger than the 4 KiB a connection copies
+/// aside between reads, and larger than a whole buffer) must each get exactly their own replies.
+#[test]
+fn interleaved_partial_requests_on_shared_read_buffers() {
+    let s = Server::with_shards(1);
+    let clients = 8;
+    let mut raws: Vec<Raw> = (0..clients).map(|_| s.raw()).collect();
+    let mut streams = Vec::new();
+    let mut expected = Vec::new();
+    for c in 0..clients {
+        let mut bytes = Vec::new();
+        let mut replies = Vec::new();
+        for (i, size) in [3usize, 5000, 40_000, 17, 4096, 9].into_iter().enumerate() {
+            let key = format!("shared:{c}:{i}");
+            let value: Vec<u8> = (0..size).map(|j| b'a' + ((c * 7 + i * 3 + j) % 26) as u8).collect();
+            bytes.extend(bulk_request(&[b"SET", key.as_bytes(), &value]));
+            bytes.extend(bulk_request(&[b"GET", key.as_bytes()]));
+            bytes.extend_from_slice(format!("ECHO client-{c}-{i}\r\n").as_bytes());
+            replies.push(b"+OK\r\n".to_vec());
+            replies.push([format!("${size}\r\n").as_bytes(), &value[..], b"\r\n"].concat());
+            let echo = format!("client-{c}-{i}");
+            replies.push(format!("${}\r\n{echo}\r\n", echo.len()).into_bytes());
+        }
+        streams.push(bytes);
+        expected.push(replies);
+    }
+    // Round-robin over the clients in pieces of uneven sizes, so that reads end mid-request everywhere.
+    let pieces = [1usize, 7, 100, 3000, 13, 9000, 2];
+    let mut at = vec![0; clients];
+    let mut turn = 0;
+    while at.iter().zip(&streams).any(|(a, st)| *a < st.len()) {
+        for c in 0..clients {
+            let n = pieces[(turn + c) % pieces.len()].min(streams[c].len() - at[c]);
+            if n > 0 {
+                raws[c].send(&streams[c][at[c]..at[c] + n]);
+                at[c] += n;
+            }
+        }
+        turn += 1;
+    }
+    for (c, raw) in raws.iter_mut().enumerate() {
+        for (i, want) in expected[c].iter().enumerate() {
+            let got = raw.reply();
+            assert!(
+                &got == want,
+                "client {c}, reply {i}: got {:?}",
+                String::from_utf8_lossy(&got[..got.len().min(80)])
+            );
+        }
+    }
+}
+
+/// A blocked client hands its read buffer back; what it sends while blocked, including half a request, is kept and
+/// run, in order, once the block ends.
+#[test]
+fn requests_sent_while_blocked_run_after_the_block() {
+    let s = Server::with_shards(1);
+    let mut blocked = s.raw();
+    let mut c = s.client();
+    let mut first = bulk_request(&[b"BLPOP", b"shared:q", b"0"]);
+    first.extend(bulk_request(&[b"ECHO", b"queued behind the pop"]));
+    blocked.send(&first);
+    wait_blocked(&mut c, 1);
+    let mut rest = bulk_request(&[b"SET", b"shared:k", &[b'v'; 6000]]);
+    rest.extend(bulk_request(&[b"STRLEN", b"shared:k"]));
+    rest.extend_from_slice(b"PING\r\n");
+    let (now, later) = rest.split_at(3000);
+    blocked.send(now);
+    // Another client uses the shard's buffers meanwhile.
+    let _: () = q(&mut c, &["SET", "shared:other", "x"]);
+    let _: i64 = q(&mut c, &["RPUSH", "shared:q", "item"]);
+    blocked.expect(b"*2\r\n$8\r\nshared:q\r\n$4\r\nitem\r\n");
+    blocked.expect(b"$21\r\nqueued behind the pop\r\n");
+    blocked.send(later);
+    blocked.expect(b"+OK\r\n");
+    blocked.expect(b":6000\r\n");
+    blocked.expect(b"+PONG\r\n");
+}
