@@ -15,6 +15,7 @@
 #   set      N_KEYS SETs of distinct keys ("key:%08d", 12 bytes) with
 #            8-byte values, for comparison with the lists
 #   idle     N_CONNS connections, each open after one PING (memory per connection)
+#   piped    N_CONNS connections, each open after one write of 256 SETs (scratch a deep pipeline leaves)
 #   blocked  N_CONNS connections, each blocked in BLPOP on a key of its own
 # (redis-benchmark -t rpush is no use here: its values are always 3 bytes.)
 #
@@ -26,7 +27,7 @@
 #   RILL_ARGS   rill args (default: "--shards 1"; RILL_ARGS= for none)
 #   N_LIST      elements per list case (default 1000000)
 #   N_KEYS      keys in the set case (default 100000)
-#   N_CONNS     connections in the idle and blocked cases (default 5000; needs that many open files)
+#   N_CONNS     connections in the idle, piped and blocked cases (default 5000; needs that many open files)
 #   CASES       which cases, comma-separated (default list32,list1,list32d,list1d,set,idle,blocked)
 #   RILL_PORT, REDIS_PORT   (default 16381 / 16382)
 set -euo pipefail
@@ -36,7 +37,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."          # repo root
 N_LIST=${N_LIST:-1000000}
 N_KEYS=${N_KEYS:-100000}
 N_CONNS=${N_CONNS:-5000}
-CASES=${CASES:-list32,list1,list32d,list1d,set,idle,blocked}
+CASES=${CASES:-list32,list1,list32d,list1d,set,idle,piped,blocked}
 RILL_PORT=${RILL_PORT:-16381}
 REDIS_PORT=${REDIS_PORT:-16382}
 RILL_ARGS=${RILL_ARGS---shards 1}   # set-but-empty means no extra args
@@ -81,7 +82,7 @@ with open(path, "wb") as f:
 EOF
 }
 
-# conns CASE PORT PID: open N_CONNS connections (idle after a PING, or blocked in BLPOP), wait until the server
+# conns CASE PORT PID: open N_CONNS connections (idle after a PING or a pipeline, or blocked in BLPOP), wait until the server
 # reports them all, and print the server's VmRSS in KiB before and after, while they are still open.
 conns() {
     python3 - "$1" "$2" "$3" "$N_CONNS" <<'EOF'
@@ -105,11 +106,16 @@ for i in range(n):
     if mode == "idle":
         s.sendall(cmd(b"PING"))
         assert s.recv(64) == b"+PONG\r\n", "no PONG"
+    elif mode == "piped":
+        s.sendall(cmd(b"SET", b"rill-bench:piped", b"v") * 256)
+        got = b""
+        while len(got) < 5 * 256: got += s.recv(65536)
+        assert got == b"+OK\r\n" * 256, "unexpected replies"
     else:
         s.sendall(cmd(b"BLPOP", b"rill-bench:conn:%d" % i, b"0"))
 # Poll until the server has them all (blocking is asynchronous; there is no reply to wait for).
 deadline = time.time() + 60
-while info(b"blocked_clients" if mode == "blocked" else b"connected_clients") < n + (mode == "idle"):
+while info(b"blocked_clients" if mode == "blocked" else b"connected_clients") < n + (mode != "blocked"):
     if time.time() > deadline: sys.exit(f"the server reports fewer than {n} {mode} clients")
     time.sleep(0.05)
 print(before, rss())
@@ -137,15 +143,15 @@ RESULTS=$WORK/results.tsv          # case server n before_kib after_kib
 : >"$RESULTS"
 IFS=, read -r -a cases <<<"$CASES"
 for c in "${cases[@]}"; do
-    case "$c" in set) n=$N_KEYS ;; idle|blocked) n=$N_CONNS ;; *) n=$N_LIST ;; esac
-    case "$c" in idle|blocked) ;; *) gen "$c" "$WORK/$c.resp" ;; esac
+    case "$c" in set) n=$N_KEYS ;; idle|piped|blocked) n=$N_CONNS ;; *) n=$N_LIST ;; esac
+    case "$c" in idle|piped|blocked) ;; *) gen "$c" "$WORK/$c.resp" ;; esac
     for server in rill redis; do
         if [ $server = rill ]; then
             port=$RILL_PORT; start rill "$port" "${RILL_CMD[@]}"; pid=$rill_PID
         else
             port=$REDIS_PORT; start redis "$port" "${REDIS_CMD[@]}"; pid=$redis_PID
         fi
-        if [ "$c" = idle ] || [ "$c" = blocked ]; then
+        if [ "$c" = idle ] || [ "$c" = piped ] || [ "$c" = blocked ]; then
             read -r before after < <(conns "$c" "$port" "$pid") || { echo "$server $c failed" >&2; exit 1; }
             printf '%s\t%s\t%s\t%s\t%s\n' "$c" "$server" "$n" "$before" "$after" >>"$RESULTS"
             printf '%-7s %-5s n=%-8s VmRSS %8s KiB -> %8s KiB\n' "$c" "$server" "$n" "$before" "$after" >&2
@@ -179,6 +185,7 @@ desc = {"list32": "RPUSH 32-byte values, one key", "list1": "RPUSH 1-byte values
         "list32d": "RPUSH 32-digit values, one key", "list1d": "RPUSH 1-digit values, one key",
         "set": "SET 12-byte keys, 8-byte values",
         "idle": "connections open after one PING (bytes per connection)",
+        "piped": "connections open after one write of 256 SETs (bytes per connection)",
         "blocked": "connections blocked in BLPOP, one key each (bytes per connection)"}
 head = ["case", "elements", "rill B/elem", "redis B/elem", "rill/redis", "rill RSS MiB", "redis RSS MiB"]
 out = []

@@ -37,25 +37,26 @@ const BLOCKED_READ: usize = 512;
 const OUT_KEEP: usize = 64 * 1024;
 
 /// The read buffers of one shard thread, lent to its connections while they read and run requests, so that idle
-/// and blocked connections hold none (Redis 7.4, too, reads into one query buffer per thread). Most recently
-/// given back first: under load the same few buffers, warm in the caches, serve every connection.
+/// and blocked connections hold none (Redis 7.4, too, reads into one query buffer per thread). Each comes with the
+/// decoder's emptied argument vectors kept for reuse. Most recently given back first: under load the same few
+/// buffers, warm in the caches, serve every connection.
 #[derive(Default)]
-pub struct ReadBufs(Vec<BytesMut>);
+pub struct ReadBufs(Vec<(BytesMut, Vec<Vec<Bytes>>)>);
 
 impl ReadBufs {
     /// Buffers kept for lending. More are lent at once only while more connections are mid-pipeline, waiting on
     /// other shards.
     const KEEP: usize = 64;
 
-    fn lend(&mut self) -> BytesMut {
-        self.0.pop().unwrap_or_else(|| BytesMut::with_capacity(READ_CHUNK))
+    fn lend(&mut self) -> (BytesMut, Vec<Vec<Bytes>>) {
+        self.0.pop().unwrap_or_else(|| (BytesMut::with_capacity(READ_CHUNK), Vec::new()))
     }
 
     /// Takes an emptied buffer back; one grown for a large request is let go.
-    fn give_back(&mut self, buf: BytesMut, grown: bool) {
+    fn give_back(&mut self, buf: BytesMut, spare: Vec<Vec<Bytes>>, grown: bool) {
         debug_assert!(buf.is_empty());
         if !grown && self.0.len() < Self::KEEP {
-            self.0.push(buf);
+            self.0.push((buf, spare));
         }
     }
 }
@@ -103,7 +104,7 @@ async fn run(mut stream: TcpStream, shard: Rc<RefCell<Shard>>) {
     'conn: loop {
         if lent && rbuf.len() <= KEEP_OWN {
             keep_rest(&mut rbuf, &mut own, &mut decoder);
-            shard.borrow_mut().read_bufs.give_back(std::mem::take(&mut rbuf), grown);
+            give_back(&shard, &mut rbuf, &mut decoder, grown);
             lent = false;
         }
         let read = if lent {
@@ -111,10 +112,11 @@ async fn run(mut stream: TcpStream, shard: Rc<RefCell<Shard>>) {
             let room = rbuf.capacity() - rbuf.len();
             stream.read_buf(&mut rbuf).await.map(|n| (n, room))
         } else {
-            if stream.readable().await.is_err() {
+            let ready = stream.readable().await;
+            if ready.is_err() {
                 break;
             }
-            (rbuf, grown) = lend(&shard, &mut own);
+            (rbuf, grown) = lend(&shard, &mut own, &mut decoder);
             lent = true;
             make_room(&mut rbuf, &mut decoder);
             let room = rbuf.capacity() - rbuf.len();
@@ -181,7 +183,7 @@ async fn run(mut stream: TcpStream, shard: Rc<RefCell<Shard>>) {
             let was_blocked = session.is_blocked();
             if was_blocked {
                 keep_rest(&mut rbuf, &mut own, &mut decoder);
-                shard.borrow_mut().read_bufs.give_back(std::mem::take(&mut rbuf), grown);
+                give_back(&shard, &mut rbuf, &mut decoder, grown);
             }
             while session.is_blocked() {
                 if !flush(&mut stream, &mut session).await {
@@ -212,7 +214,7 @@ async fn run(mut stream: TcpStream, shard: Rc<RefCell<Shard>>) {
             }
             if was_blocked {
                 // Decode on from what arrived meanwhile.
-                (rbuf, grown) = lend(&shard, &mut own);
+                (rbuf, grown) = lend(&shard, &mut own, &mut decoder);
             }
             if let Some(e) = protocol_error {
                 match e.reply_text() {
@@ -245,16 +247,24 @@ async fn run(mut stream: TcpStream, shard: Rc<RefCell<Shard>>) {
     shard.borrow_mut().clients.remove(&id);
 }
 
-/// Borrows a read buffer from the shard, with the bytes kept in `own` (which it empties) at its front; also says
-/// whether they made it grow.
-fn lend(shard: &RefCell<Shard>, own: &mut BytesMut) -> (BytesMut, bool) {
-    let mut buf = shard.borrow_mut().read_bufs.lend();
+/// Borrows a read buffer from the shard, with the bytes kept in `own` (which it empties) at its front, and hands
+/// its spare argument vectors to the decoder; also says whether the bytes made it grow.
+fn lend(shard: &RefCell<Shard>, own: &mut BytesMut, decoder: &mut Decoder) -> (BytesMut, bool) {
+    let (mut buf, mut spare) = shard.borrow_mut().read_bufs.lend();
+    decoder.swap_spare(&mut spare);
     if !own.is_empty() {
         buf.extend_from_slice(own);
         *own = BytesMut::new();
     }
     let grown = buf.capacity() > 2 * READ_CHUNK;
     (buf, grown)
+}
+
+/// Returns the read buffer, emptied, and the decoder's spare argument vectors to the shard.
+fn give_back(shard: &RefCell<Shard>, rbuf: &mut BytesMut, decoder: &mut Decoder, grown: bool) {
+    let mut spare = Vec::new();
+    decoder.swap_spare(&mut spare);
+    shard.borrow_mut().read_bufs.give_back(std::mem::take(rbuf), spare, grown);
 }
 
 /// Moves what is left in the read buffer (the start of a request still arriving) to `own`, so the buffer can be
