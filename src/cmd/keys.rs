@@ -124,7 +124,7 @@ fn keys(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
                 shard.dbs[db]
                     .iter()
                     .filter(|(k, e)| (e.expire_at == 0 || e.expire_at > now) && (all || glob_match(&pattern, k, false)))
-                    .map(|(k, _)| k.clone())
+                    .map(|(k, _)| Bytes::copy_from_slice(k))
                     .collect::<Vec<Bytes>>()
             })
             .await;
@@ -234,7 +234,7 @@ fn scan(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
                             {
                                 return;
                             }
-                            found.push(k.clone());
+                            found.push(Bytes::copy_from_slice(k));
                         });
                         c = next;
                         seen += v;

@@ -41,6 +41,8 @@ pub fn reply_value(out: &mut Out, v: &Value) {
         out.bulk_int(*n)
     } else if let Value::Str(b) = v {
         out.bulk(b)
+    } else if let Value::Short(s) = v {
+        out.bulk(s.as_bytes())
     } else {
         out.error(errors::WRONGTYPE)
     }
@@ -51,6 +53,8 @@ pub fn reply_value(out: &mut Out, v: &Value) {
 fn str_bytes<'a>(v: &'a Value, tmp: &'a mut [u8; 20]) -> Option<&'a [u8]> {
     if let Value::Str(b) = v {
         Some(b)
+    } else if let Value::Short(s) = v {
+        Some(s.as_bytes())
     } else if let Value::Int(n) = v {
         Some(crate::proto::reply::fmt_i64(tmp, *n))
     } else {
@@ -322,7 +326,7 @@ fn getdel(ctx: &mut Ctx, args: &[Bytes]) {
     if !db.entry(id).value.is_string() {
         return out.error(errors::WRONGTYPE);
     }
-    let (_, e) = db.remove_id(id);
+    let e = db.remove_id(id);
     reply_value(out, &e.value)
 }
 
@@ -428,7 +432,7 @@ fn incrbyfloat(ctx: &mut Ctx, args: &[Bytes]) {
         return out.error(errors::INCR_NAN);
     };
     out.bulk(text.as_bytes());
-    let value = Value::Str(Bytes::from(text));
+    let value = Value::from_bytes(Bytes::from(text));
     db.replace_or_set(id, &args[1], value, now);
 }
 
@@ -471,7 +475,7 @@ fn append(ctx: &mut Ctx, args: &[Bytes]) {
     let mut buf = take_mut(&mut e.value);
     buf.extend_from_slice(&args[2]);
     let len = buf.len();
-    e.value = Value::Str(buf.freeze());
+    e.value = Value::from_bytes(buf.freeze());
     e.access = access_clock(now);
     out.int(len as i64)
 }
@@ -544,7 +548,7 @@ fn setrange(ctx: &mut Ctx, args: &[Bytes]) {
     }
     buf[offset as usize..end].copy_from_slice(patch);
     let len = buf.len();
-    let value = Value::Str(buf.freeze());
+    let value = Value::from_bytes(buf.freeze());
     db.replace_or_set(id, &args[1], value, now);
     out.int(len as i64)
 }

@@ -23,7 +23,6 @@
 use std::fmt;
 
 use ahash::RandomState;
-use bytes::Bytes;
 
 /// Index of a node in the slab. Stable for the node's lifetime.
 pub type NodeId = u32;
@@ -33,16 +32,47 @@ const NIL: u32 = u32::MAX;
 /// Smallest allocated table; the table is never shrunk below this (only `clear` frees it).
 const MIN_BUCKETS: usize = 16;
 
+/// Longest key stored inside its node.
+const INLINE_KEY: usize = 22;
+
+/// A key as the table stores it: inside the node when short, as keys mostly are (an allocation of its own would
+/// cost more than the key), else in a boxed slice. Keys are copied in, so none pins a connection's read buffer.
+enum Key {
+    Inline { len: u8, data: [u8; INLINE_KEY] },
+    Heap(Box<[u8]>),
+}
+
+impl Key {
+    fn new(b: &[u8]) -> Key {
+        if b.len() <= INLINE_KEY {
+            let mut data = [0; INLINE_KEY];
+            data[..b.len()].copy_from_slice(b);
+            Key::Inline { len: b.len() as u8, data }
+        } else {
+            Key::Heap(b.into())
+        }
+    }
+
+    #[inline]
+    fn as_bytes(&self) -> &[u8] {
+        match self {
+            Key::Inline { len, data } => &data[..*len as usize],
+            Key::Heap(b) => b,
+        }
+    }
+}
+
 struct Node<V> {
-    key: Bytes,
+    key: Key,
     value: V,
-    /// Full hash of `key`, kept so resizing never rehashes and lookups compare it first.
-    hash: u64,
+    /// Hash of `key` (32 bits: enough to index any table of `u32` node ids), kept so resizing never rehashes and
+    /// lookups compare it first.
+    hash: u32,
     /// Next node in the same bucket chain, or `NIL`.
     next: u32,
 }
 
-/// Chained hash table keyed by `Bytes`; see the module docs for the invariants.
+/// Chained hash table keyed by byte strings; see the module docs for the invariants.
 pub struct Dict<V> {
     /// Chain heads, `NIL` = empty. Length 0 or a power of two.
     buckets: Vec<u32>,
@@ -109,8 +139,8 @@ impl<V> Dict<V> {
         self.buckets.len()
     }
 
-    fn hash(&self, key: &[u8]) -> u64 {
-        self.hasher.hash_one(key)
+    fn hash(&self, key: &[u8]) -> u32 {
+        self.hasher.hash_one(key) as u32
     }
 
     /// `buckets.len() - 1`; only meaningful when the table is allocated.
@@ -132,14 +162,14 @@ impl<V> Dict<V> {
         }
     }
 
-    fn find_hashed(&self, key: &[u8], hash: u64) -> Option<NodeId> {
+    fn find_hashed(&self, key: &[u8], hash: u32) -> Option<NodeId> {
         if self.buckets.is_empty() {
             return None;
         }
-        let mut cur = self.buckets[(hash & self.mask()) as usize];
+        let mut cur = self.buckets[(hash as u64 & self.mask()) as usize];
         while cur != NIL {
             let n = self.node(cur);
-            if n.hash == hash && n.key.as_ref() == key {
+            if n.hash == hash && n.key.as_bytes() == key {
                 return Some(cur);
             }
             cur = n.next;
@@ -156,7 +186,7 @@ impl<V> Dict<V> {
         if self.buckets.is_empty() {
             return;
         }
-        let b = &self.buckets[(self.hash(key) & self.mask()) as usize];
+        let b = &self.buckets[(self.hash(key) as u64 & self.mask()) as usize];
         if stage == 0 {
             prefetch_line(b as *const u32 as *const u8);
             return;
@@ -168,7 +198,10 @@ impl<V> Dict<V> {
             prefetch_line(p);
             prefetch_line(p.wrapping_add(std::mem::size_of::<Option<Node<V>>>() - 1));
         } else {
-            prefetch_line(n.key.as_ptr());
+            // (A short key is inside the node, which stage 1 fetched.)
+            if let Key::Heap(k) = &n.key {
+                prefetch_line(k.as_ptr());
+            }
             if let Some(p) = value_data(&n.value) {
                 prefetch_line(p);
             }
@@ -201,8 +234,8 @@ impl<V> Dict<V> {
     }
 
     /// The key of a live node. Panics if `id` is free or out of range.
-    pub fn key(&self, id: NodeId) -> &Bytes {
-        &self.node(id).key
+    pub fn key(&self, id: NodeId) -> &[u8] {
+        self.node(id).key.as_bytes()
     }
 
     /// The value of a live node. Panics if `id` is free or out of range.
@@ -215,19 +248,18 @@ impl<V> Dict<V> {
         &mut self.node_mut(id).value
     }
 
-    /// Inserts or replaces; returns (id, previous value). An existing key object is kept
-    /// (so its id and key `Bytes` are unchanged on replace).
-    pub fn insert(&mut self, key: Bytes, value: V) -> (NodeId, Option<V>) {
-        let hash = self.hash(&key);
-        if let Some(id) = self.find_hashed(&key, hash) {
+    /// Inserts (copying the key) or replaces; returns (id, previous value). A replaced value keeps its node id.
+    pub fn insert(&mut self, key: &[u8], value: V) -> (NodeId, Option<V>) {
+        let hash = self.hash(key);
+        if let Some(id) = self.find_hashed(key, hash) {
             let old = std::mem::replace(&mut self.node_mut(id).value, value);
             return (id, Some(old));
         }
         if self.buckets.is_empty() {
             self.buckets = vec![NIL; MIN_BUCKETS];
         }
-        let b = (hash & self.mask()) as usize;
-        let node = Node { key, value, hash, next: self.buckets[b] };
+        let b = (hash as u64 & self.mask()) as usize;
+        let node = Node { key: Key::new(key), value, hash, next: self.buckets[b] };
         let id = match self.free.pop() {
             Some(id) => {
                 self.nodes[id as usize] = Some(node);
@@ -250,19 +282,19 @@ impl<V> Dict<V> {
         (id, None)
     }
 
-    /// Removes `key`, returning its key object and value.
-    pub fn remove(&mut self, key: &[u8]) -> Option<(Bytes, V)> {
+    /// Removes `key`, returning its value.
+    pub fn remove(&mut self, key: &[u8]) -> Option<V> {
         let id = self.find(key)?;
         Some(self.remove_id(id))
     }
 
     /// Removes the live node `id`; its slot becomes free for reuse. Panics if `id` is free.
-    pub fn remove_id(&mut self, id: NodeId) -> (Bytes, V) {
+    pub fn remove_id(&mut self, id: NodeId) -> V {
         let (hash, next) = {
             let n = self.node(id);
             (n.hash, n.next)
         };
-        let b = (hash & self.mask()) as usize;
+        let b = (hash as u64 & self.mask()) as usize;
         if self.buckets[b] == id {
             self.buckets[b] = next;
         } else {
@@ -281,7 +313,7 @@ impl<V> Dict<V> {
         self.free.push(id);
         self.len -= 1;
         self.maybe_shrink();
-        (node.key, node.value)
+        node.value
     }
 
     fn maybe_shrink(&mut self) {
@@ -305,7 +337,7 @@ impl<V> Dict<V> {
             while cur != NIL {
                 let n = self.nodes[cur as usize].as_mut().expect("chained node is live");
                 let next = n.next;
-                let b = (n.hash & mask) as usize;
+                let b = (n.hash as u64 & mask) as usize;
                 n.next = self.buckets[b];
                 self.buckets[b] = cur;
                 cur = next;
@@ -321,7 +353,7 @@ impl<V> Dict<V> {
     /// `i | old_size`, which are adjacent in reverse-binary order past the cursor; when it
     /// halves, the buckets already visited map onto buckets whose reversed index is below the
     /// cursor. Either way nothing present for the whole scan is skipped (shrinks may repeat).
-    pub fn scan(&self, cursor: u64, mut f: impl FnMut(NodeId, &Bytes, &V)) -> u64 {
+    pub fn scan(&self, cursor: u64, mut f: impl FnMut(NodeId, &[u8], &V)) -> u64 {
         if self.buckets.is_empty() {
             return 0;
         }
@@ -329,7 +361,7 @@ impl<V> Dict<V> {
         let mut cur = self.buckets[(cursor & mask) as usize];
         while cur != NIL {
             let n = self.node(cur);
-            f(cur, &n.key, &n.value);
+            f(cur, n.key.as_bytes(), &n.value);
             cur = n.next;
         }
         // Set the unmasked bits so the increment of the reversed cursor carries through them.
@@ -371,8 +403,11 @@ impl<V> Dict<V> {
 
     /// All elements in slab (id) order. Not a SCAN: must not be interleaved with mutation
     /// (the borrow checker enforces that).
-    pub fn iter(&self) -> impl Iterator<Item = (NodeId, &Bytes, &V)> {
-        self.nodes.iter().enumerate().filter_map(|(i, slot)| slot.as_ref().map(|n| (i as NodeId, &n.key, &n.value)))
+    pub fn iter(&self) -> impl Iterator<Item = (NodeId, &[u8], &V)> {
+        self.nodes
+            .iter()
+            .enumerate()
+            .filter_map(|(i, slot)| slot.as_ref().map(|n| (i as NodeId, n.key.as_bytes(), &n.value)))
     }
 
     /// Removes everything and releases the table and slab memory. All ids become invalid.
@@ -397,8 +432,8 @@ mod tests {
     use super::*;
     use std::collections::{HashMap, HashSet};
 
-    fn k(i: usize) -> Bytes {
-        Bytes::from(format!("key:{i}"))
+    fn k(i: usize) -> Vec<u8> {
+        format!("key:{i}").into_bytes()
     }
 
     #[test]
@@ -408,7 +443,7 @@ mod tests {
             d.prefetch(b"absent", stage, |_| None); // no table yet
         }
         for i in 0..1000 {
-            d.insert(k(i), i);
+            d.insert(&k(i), i);
         }
         for i in (0..1000).step_by(3) {
             d.remove(&k(i));
@@ -429,13 +464,13 @@ mod tests {
     }
 
     /// Runs a full scan, calling `between` after each step (to mutate the dict mid-scan).
-    fn scan_all(d: &mut Dict<usize>, mut between: impl FnMut(&mut Dict<usize>, usize)) -> HashSet<Bytes> {
+    fn scan_all(d: &mut Dict<usize>, mut between: impl FnMut(&mut Dict<usize>, usize)) -> HashSet<Vec<u8>> {
         let mut seen = HashSet::new();
         let mut cursor = 0;
         let mut step = 0;
         loop {
             cursor = d.scan(cursor, |_, key, _| {
-                seen.insert(key.clone());
+                seen.insert(key.to_vec());
             });
             if cursor == 0 {
                 return seen;
@@ -452,15 +487,15 @@ mod tests {
         assert!(d.is_empty());
         assert_eq!(d.get(b"a"), None);
         assert_eq!(d.remove(b"a"), None);
-        let (id, old) = d.insert(Bytes::from_static(b"a"), 1);
+        let (id, old) = d.insert(b"a", 1);
         assert_eq!(old, None);
         assert_eq!(d.len(), 1);
         assert_eq!(d.get(b"a"), Some(&1));
         assert_eq!(d.find(b"a"), Some(id));
-        assert_eq!(d.key(id).as_ref(), b"a");
+        assert_eq!(d.key(id), b"a");
         assert_eq!(*d.value(id), 1);
 
-        let (id2, old) = d.insert(Bytes::from_static(b"a"), 2);
+        let (id2, old) = d.insert(b"a", 2);
         assert_eq!((id2, old), (id, Some(1)));
         assert_eq!(d.len(), 1);
         *d.get_mut(b"a").unwrap() += 10;
@@ -468,19 +503,23 @@ mod tests {
         assert_eq!(d.get(b"a"), Some(&112));
         assert!(d.get_mut(b"zz").is_none());
 
-        assert_eq!(d.remove(b"a"), Some((Bytes::from_static(b"a"), 112)));
+        assert_eq!(d.remove(b"a"), Some(112));
         assert!(d.is_empty());
         assert_eq!(d.find(b"a"), None);
         assert!(!d.contains_key(b"a"));
     }
 
     #[test]
-    fn replace_keeps_existing_key_object() {
+    fn short_keys_inline_long_keys_boxed() {
         let mut d = Dict::new();
-        let original = Bytes::from(b"shared".to_vec());
-        let (id, _) = d.insert(original.clone(), 1);
-        d.insert(Bytes::from(b"shared".to_vec()), 2);
-        assert_eq!(d.key(id).as_ptr(), original.as_ptr());
+        let long = vec![b'x'; INLINE_KEY + 1];
+        let (short_id, _) = d.insert(&long[..INLINE_KEY], 1);
+        let (long_id, _) = d.insert(&long, 2);
+        let (empty_id, _) = d.insert(b"", 3);
+        assert!(matches!(d.node(short_id).key, Key::Inline { .. }));
+        assert!(matches!(d.node(long_id).key, Key::Heap(_)));
+        assert_eq!((d.key(short_id), d.key(long_id), d.key(empty_id)), (&long[..INLINE_KEY], &long[..], &b""[..]));
+        assert_eq!((d.get(&long[..INLINE_KEY]), d.get(&long), d.get(b"")), (Some(&1), Some(&2), Some(&3)));
     }
 
     #[test]
@@ -493,10 +532,10 @@ mod tests {
             let key = k((r % 3000) as usize);
             match (r >> 32) % 3 {
                 0 | 1 => {
-                    let (_, old) = d.insert(key.clone(), r);
+                    let (_, old) = d.insert(&key, r);
                     assert_eq!(old, model.insert(key, r));
                 }
-                _ => assert_eq!(d.remove(&key).map(|x| x.1), model.remove(&key)),
+                _ => assert_eq!(d.remove(&key), model.remove(&key)),
             }
             assert_eq!(d.len(), model.len());
         }
@@ -515,7 +554,7 @@ mod tests {
         let mut d = Dict::new();
         assert_eq!(d.bucket_count(), 0);
         for i in 0..10_000 {
-            d.insert(k(i), i);
+            d.insert(&k(i), i);
             assert!(d.len() <= d.bucket_count());
         }
         assert_eq!(d.bucket_count(), 16384);
@@ -529,13 +568,13 @@ mod tests {
     #[test]
     fn ids_stable_across_resizes_and_removals() {
         let mut d = Dict::new();
-        let ids: Vec<NodeId> = (0..1000).map(|i| d.insert(k(i), i).0).collect();
+        let ids: Vec<NodeId> = (0..1000).map(|i| d.insert(&k(i), i).0).collect();
         // Remove every other key, which shrinks nothing yet; then grow a lot, then shrink.
         for i in (0..1000).step_by(2) {
             d.remove(&k(i));
         }
         for i in 1000..20_000 {
-            d.insert(k(i), i);
+            d.insert(&k(i), i);
         }
         for i in 1000..20_000 {
             d.remove(&k(i));
@@ -548,7 +587,7 @@ mod tests {
         }
         // remove_id unlinks from anywhere in a chain.
         for i in (1..1000).step_by(2) {
-            assert_eq!(d.remove_id(ids[i]), (k(i), i));
+            assert_eq!(d.remove_id(ids[i]), i);
         }
         assert!(d.is_empty());
         assert_eq!(d.bucket_count(), MIN_BUCKETS);
@@ -557,16 +596,16 @@ mod tests {
     #[test]
     fn free_list_reuse() {
         let mut d = Dict::new();
-        let ids: Vec<NodeId> = (0..100).map(|i| d.insert(k(i), i).0).collect();
+        let ids: Vec<NodeId> = (0..100).map(|i| d.insert(&k(i), i).0).collect();
         let slab = d.nodes.len();
         let freed: HashSet<NodeId> = (0..50).map(|i| ids[i]).collect();
         for i in 0..50 {
             d.remove(&k(i));
         }
-        let reused: HashSet<NodeId> = (100..150).map(|i| d.insert(k(i), i).0).collect();
+        let reused: HashSet<NodeId> = (100..150).map(|i| d.insert(&k(i), i).0).collect();
         assert_eq!(reused, freed);
         assert_eq!(d.nodes.len(), slab);
-        d.insert(k(1000), 1000);
+        d.insert(&k(1000), 1000);
         assert_eq!(d.nodes.len(), slab + 1);
     }
 
@@ -574,7 +613,7 @@ mod tests {
     #[should_panic]
     fn key_of_free_id_panics() {
         let mut d = Dict::new();
-        let (id, _) = d.insert(k(1), 1);
+        let (id, _) = d.insert(&k(1), 1);
         d.remove(&k(1));
         d.key(id);
     }
@@ -584,7 +623,7 @@ mod tests {
         let mut d: Dict<usize> = Dict::new();
         assert_eq!(d.scan(0, |_, _, _| panic!("empty")), 0);
         for i in 0..5000 {
-            d.insert(k(i), i);
+            d.insert(&k(i), i);
         }
         let mut count = 0;
         let seen = {
@@ -594,7 +633,7 @@ mod tests {
                 cursor = d.scan(cursor, |id, key, v| {
                     assert_eq!(d.key(id), key);
                     assert_eq!(key, &k(*v));
-                    seen.insert(key.clone());
+                    seen.insert(key.to_vec());
                     count += 1;
                 });
                 if cursor == 0 {
@@ -611,14 +650,14 @@ mod tests {
     fn scan_survives_growth() {
         let mut d = Dict::new();
         for i in 0..1000 {
-            d.insert(k(i), i);
+            d.insert(&k(i), i);
         }
         let mut next = 1000;
         // Growth must stop at some point or the scan never ends (as in Redis).
         let seen = scan_all(&mut d, |d, _| {
             for _ in 0..50 {
                 if next < 40_000 {
-                    d.insert(k(next), next);
+                    d.insert(&k(next), next);
                     next += 1;
                 }
             }
@@ -633,7 +672,7 @@ mod tests {
     fn scan_survives_shrink() {
         let mut d = Dict::new();
         for i in 0..20_000 {
-            d.insert(k(i), i);
+            d.insert(&k(i), i);
         }
         let start = d.bucket_count();
         // Keys 0..200 stay; the rest drain away mid-scan.
@@ -656,7 +695,7 @@ mod tests {
     fn scan_survives_grow_and_shrink_cycles() {
         let mut d = Dict::new();
         for i in 0..300 {
-            d.insert(k(i), i);
+            d.insert(&k(i), i);
         }
         // Between steps, churn temporary keys so the table repeatedly grows and shrinks,
         // also removing some stable keys (those need not be seen).
@@ -669,7 +708,7 @@ mod tests {
             sizes.insert(d.bucket_count());
             if (step / 4) % 2 == 0 {
                 for _ in 0..(splitmix64(&mut rng) % 2000) {
-                    d.insert(k(next), next);
+                    d.insert(&k(next), next);
                     temp.push(next);
                     next += 1;
                 }
@@ -697,7 +736,7 @@ mod tests {
     fn scan_arbitrary_cursor_terminates() {
         let mut d = Dict::new();
         for i in 0..100 {
-            d.insert(k(i), i);
+            d.insert(&k(i), i);
         }
         let mut cursor = u64::MAX - 12345;
         let mut steps = 0;
@@ -715,20 +754,20 @@ mod tests {
     fn random_small_and_large() {
         let mut d: Dict<usize> = Dict::new();
         assert_eq!(d.random(1), None);
-        let (id, _) = d.insert(k(0), 0);
+        let (id, _) = d.insert(&k(0), 0);
         for s in 0..100 {
             assert_eq!(d.random(s), Some(id));
         }
         // Small table: every key turns up.
         for i in 1..10 {
-            d.insert(k(i), i);
+            d.insert(&k(i), i);
         }
         let hit: HashSet<NodeId> = (0..2000).filter_map(|s| d.random(s)).collect();
         assert_eq!(hit.len(), 10);
 
         // Large table: spread out, and still works at minimum load after shrinking.
         for i in 10..100_000 {
-            d.insert(k(i), i);
+            d.insert(&k(i), i);
         }
         let hit: HashSet<NodeId> = (0..10_000).filter_map(|s| d.random(s)).collect();
         assert!(hit.len() > 9000, "only {} distinct", hit.len());
@@ -748,7 +787,7 @@ mod tests {
     fn clear_resets() {
         let mut d = Dict::new();
         for i in 0..1000 {
-            d.insert(k(i), i);
+            d.insert(&k(i), i);
         }
         assert!(d.overhead_bytes() > 0);
         d.clear();
@@ -758,15 +797,15 @@ mod tests {
         assert_eq!(d.get(&k(1)), None);
         assert_eq!(d.scan(0, |_, _, _| panic!("empty")), 0);
         assert_eq!(d.overhead_bytes(), 0);
-        let (id, _) = d.insert(k(5), 5);
+        let (id, _) = d.insert(&k(5), 5);
         assert_eq!(id, 0);
         assert_eq!(d.get(&k(5)), Some(&5));
     }
 
     #[test]
     fn node_stays_small() {
-        // Bytes (32) + u64 hash + u32 next (+ V); Option uses Bytes' niche.
-        assert_eq!(std::mem::size_of::<Option<Node<()>>>(), 48);
-        assert_eq!(std::mem::size_of::<Option<Node<u64>>>(), 56);
+        // Key (24) + u32 hash + u32 next (+ V); Option uses Key's niche.
+        assert_eq!(std::mem::size_of::<Option<Node<()>>>(), 32);
+        assert_eq!(std::mem::size_of::<Option<Node<u64>>>(), 40);
     }
 }

@@ -18,22 +18,69 @@ use dict::{Dict, NodeId};
 const NO_TTL: u32 = u32::MAX;
 
 /// A value. Strings that are canonical decimal integers are kept as `Int` (Redis's "int" encoding): 8 bytes and no
-/// allocation, which counters and job ids are.
+/// allocation, which counters and job ids are. Other strings of up to `SHORT_MAX` bytes live inside the entry
+/// (`Short`), longer ones in an allocation of their own (`Str`); each string has exactly one representation
+/// (`Value::string`, `Value::from_bytes`).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
     Str(Bytes),
+    Short(Short),
     Int(i64),
     /// Boxed so that every entry stays as small as a string entry.
     List(Box<list::List>),
 }
 
+/// Longest string stored inside its entry: as many bytes as fit beside a length byte in the room a `Bytes` takes,
+/// so that `Value` stays 40 bytes.
+pub const SHORT_MAX: usize = 38;
+
+/// A string of at most `SHORT_MAX` bytes, stored inline.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Short {
+    len: u8,
+    data: [u8; SHORT_MAX],
+}
+
+impl Short {
+    pub fn new(b: &[u8]) -> Option<Short> {
+        let mut data = [0; SHORT_MAX];
+        data.get_mut(..b.len())?.copy_from_slice(b);
+        Some(Short { len: b.len() as u8, data })
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.data[..self.len as usize]
+    }
+}
+
+impl std::fmt::Debug for Short {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Short({:?})", String::from_utf8_lossy(self.as_bytes()))
+    }
+}
+
+const _: () = assert!(std::mem::size_of::<Value>() == 40);
+
 impl Value {
-    /// A string value from client bytes, stored in its own allocation (an argument shares the connection's read
-    /// buffer, which must not be kept alive by a stored value), or as an integer when it reads back identically.
+    /// A string value from client bytes: an integer when it reads back identically, inline when short, else
+    /// copied into its own allocation (an argument shares the connection's read buffer, which a stored value must
+    /// not keep alive).
     pub fn string(data: &[u8]) -> Value {
         match parse_canonical_int(data) {
             Some(n) => Value::Int(n),
-            None => Value::Str(Bytes::copy_from_slice(data)),
+            None => match Short::new(data) {
+                Some(s) => Value::Short(s),
+                None => Value::Str(Bytes::copy_from_slice(data)),
+            },
+        }
+    }
+
+    /// A string value built by a command (APPEND, SETRANGE, INCRBYFLOAT), kept as it is unless short. Not
+    /// turned into an integer: Redis keeps such results as strings too.
+    pub fn from_bytes(b: Bytes) -> Value {
+        match Short::new(&b) {
+            Some(s) => Value::Short(s),
+            None => Value::Str(b),
         }
     }
 
@@ -41,6 +88,7 @@ impl Value {
     pub fn string_bytes(&self) -> Option<std::borrow::Cow<'_, [u8]>> {
         match self {
             Value::Str(b) => Some(std::borrow::Cow::Borrowed(&b[..])),
+            Value::Short(s) => Some(std::borrow::Cow::Borrowed(s.as_bytes())),
             Value::Int(n) => Some(std::borrow::Cow::Owned(n.to_string().into_bytes())),
             Value::List(_) => None,
         }
@@ -55,13 +103,13 @@ impl Value {
     }
 
     pub fn is_string(&self) -> bool {
-        matches!(self, Value::Str(_) | Value::Int(_))
+        matches!(self, Value::Str(_) | Value::Short(_) | Value::Int(_))
     }
 
     /// The `TYPE` name.
     pub fn type_name(&self) -> &'static str {
         match self {
-            Value::Str(_) | Value::Int(_) => "string",
+            Value::Str(_) | Value::Short(_) | Value::Int(_) => "string",
             Value::List(_) => "list",
         }
     }
@@ -70,6 +118,7 @@ impl Value {
     pub fn encoding(&self) -> &'static str {
         match self {
             Value::Int(_) => "int",
+            Value::Short(_) => "embstr",
             Value::Str(b) if b.len() <= 44 => "embstr",
             Value::Str(_) => "raw",
             // Redis 7.4's rule (listpack until 8 KiB, back at 4 KiB), tracked by the list itself.
@@ -81,7 +130,7 @@ impl Value {
     /// Approximate bytes this value owns, for MEMORY USAGE and INFO memory.
     pub fn heap_size(&self) -> usize {
         match self {
-            Value::Int(_) => 0,
+            Value::Int(_) | Value::Short(_) => 0,
             Value::Str(b) => b.len(),
             Value::List(l) => l.heap_size(),
         }
@@ -194,7 +243,7 @@ impl Db {
         self.dict.value_mut(id)
     }
 
-    pub fn key(&self, id: NodeId) -> &Bytes {
+    pub fn key(&self, id: NodeId) -> &[u8] {
         self.dict.key(id)
     }
 
@@ -213,7 +262,7 @@ impl Db {
                 }
                 id
             }
-            None => self.dict.insert(Bytes::copy_from_slice(key), entry).0,
+            None => self.dict.insert(key, entry).0,
         };
         if expire_at != 0 {
             self.set_expire(id, expire_at);
@@ -271,7 +320,7 @@ impl Db {
     /// Removes a key whether or not it has expired; returns its entry.
     pub fn remove(&mut self, key: &[u8]) -> Option<Entry> {
         let id = self.dict.find(key)?;
-        Some(self.remove_id(id).1)
+        Some(self.remove_id(id))
     }
 
     /// Removes a live key; false if absent or expired.
@@ -285,14 +334,14 @@ impl Db {
         }
     }
 
-    pub fn remove_id(&mut self, id: NodeId) -> (Bytes, Entry) {
+    pub fn remove_id(&mut self, id: NodeId) -> Entry {
         let pos = self.dict.value(id).ttl_pos;
         if pos != NO_TTL {
             self.unindex_ttl(pos);
         }
-        let (k, mut e) = self.dict.remove_id(id);
+        let mut e = self.dict.remove_id(id);
         e.ttl_pos = NO_TTL;
-        (k, e)
+        e
     }
 
     /// Re-inserts an entry taken from elsewhere (RENAME, MOVE, COPY), with its TTL.
@@ -306,7 +355,7 @@ impl Db {
     }
 
     /// One SCAN step over this database (see `Dict::scan`); expired keys are skipped, not reported.
-    pub fn scan(&self, cursor: u64, now: u64, mut f: impl FnMut(&Bytes, &Entry)) -> u64 {
+    pub fn scan(&self, cursor: u64, now: u64, mut f: impl FnMut(&[u8], &Entry)) -> u64 {
         self.dict.scan(cursor, |_, k, e| {
             if e.expire_at == 0 || e.expire_at > now {
                 f(k, e)
@@ -317,7 +366,7 @@ impl Db {
     /// One SCAN step that also deletes the expired keys it passes, as Redis's SCAN does (they leave DBSIZE).
     /// `f` sees the live keys; returns the next cursor and how many keys the step visited, expired ones included
     /// (Redis counts those against COUNT too).
-    pub fn scan_reclaim(&mut self, cursor: u64, now: u64, mut f: impl FnMut(&Bytes, &Entry)) -> (u64, usize) {
+    pub fn scan_reclaim(&mut self, cursor: u64, now: u64, mut f: impl FnMut(&[u8], &Entry)) -> (u64, usize) {
         let mut visited = 0;
         let mut expired = Vec::new();
         let next = self.dict.scan(cursor, |id, k, e| {
@@ -336,7 +385,7 @@ impl Db {
         (next, visited)
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = (&Bytes, &Entry)> {
+    pub fn iter(&self) -> impl Iterator<Item = (&[u8], &Entry)> {
         self.dict.iter().map(|(_, k, e)| (k, e))
     }
 
@@ -348,7 +397,7 @@ impl Db {
             let id = self.dict.random(seed)?;
             let e = self.dict.value(id);
             if e.expire_at == 0 || e.expire_at > now {
-                return Some(self.dict.key(id).clone());
+                return Some(Bytes::copy_from_slice(self.dict.key(id)));
             }
             self.remove_id(id);
             self.expired_count += 1;
@@ -428,7 +477,7 @@ mod tests {
         let mut live = std::collections::HashSet::new();
         loop {
             let (next, visited) = db.scan_reclaim(cursor, 20, |k, _| {
-                live.insert(k.clone());
+                live.insert(k.to_vec());
             });
             seen += visited;
             cursor = next;
