@@ -119,8 +119,9 @@ for round in $(seq "$ROUNDS"); do
                 rps=$(tail -n1 <<<"$out" | cut -d, -f2 | tr -d '"')
                 printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$server" "$t" "$P" "$n" "$rps" \
                     $((after - before)) >>"$RESULTS"
-                printf 'round %s/%s  %-5s %-11s -P %-3s %12s ops/s\n' \
-                    "$round" "$ROUNDS" "$server" "$t" "$P" "$rps" >&2
+                printf 'round %s/%s  %-5s %-11s -P %-3s %12s ops/s  %6s µs CPU/op\n' \
+                    "$round" "$ROUNDS" "$server" "$t" "$P" "$rps" \
+                    "$(python3 -c "print(f'{$((after - before)) / $CLK_TCK * 1e6 / $n:.3f}')")" >&2
             done
         done
     done
@@ -142,7 +143,10 @@ for line in open(path):
     cpu[server, key].append(int(ticks) / clk * 1e6 / int(n))   # µs CPU per op
 
 def ratio(a, b):
-    return f"{a / b:.2f}" if b else "n/a"
+    """Median over rounds of a[i] / b[i]: the servers alternate within a round, so each pair saw the same machine
+    conditions, and drift between rounds cancels out of the ratio."""
+    pairs = [x / y for x, y in zip(a, b) if y]
+    return f"{st.median(pairs):.2f}" if pairs else "n/a"
 
 head = ["test", "pipeline", "rill ops/s", "redis ops/s", "rill/redis ops",
         "rill µs CPU/op", "redis µs CPU/op", "redis/rill cpu"]
@@ -150,14 +154,14 @@ rows = []
 for key in order:
     r1, r2 = st.median(rps["rill", key]), st.median(rps["redis", key])
     c1, c2 = st.median(cpu["rill", key]), st.median(cpu["redis", key])
-    rows.append([key[0].upper(), str(key[1]), f"{r1:,.0f}", f"{r2:,.0f}", ratio(r1, r2),
-                 f"{c1:.3f}", f"{c2:.3f}", ratio(c2, c1)])
+    rows.append([key[0].upper(), str(key[1]), f"{r1:,.0f}", f"{r2:,.0f}", ratio(rps["rill", key], rps["redis", key]),
+                 f"{c1:.3f}", f"{c2:.3f}", ratio(cpu["redis", key], cpu["rill", key])])
 
 w = [max(len(x) for x in col) for col in zip(head, *rows)]
 fmt = lambda cells: "  ".join(c.rjust(w[i]) if i > 1 else c.ljust(w[i]) for i, c in enumerate(cells))
 print(fmt(head)); print(fmt(["-" * x for x in w]))
 for r in rows: print(fmt(r))
-print("\nmedians over rounds; cpu ratio > 1 means rill uses less CPU per op")
+print("\nmedians over rounds; ratios are medians of the per-round ratios; cpu ratio > 1 means rill uses less CPU per op")
 
 if out_md:
     with open(out_md, "w") as f:
@@ -219,10 +223,15 @@ w = [max(len(x) for x in c) for c in zip(head, *rows)]
 fmt = lambda cells: "  ".join(c.rjust(w[i]) if i > 1 else c.ljust(w[i]) for i, c in enumerate(cells))
 print(fmt(head)); print(fmt(["-" * x for x in w]))
 for r in rows: print(fmt(r))
+# Ratios: the median over rounds of each round's rill/redis ratio (the two ran back to back in each round).
+def pr(rate, f, inv=False):
+    a, b = col[rate, "rill"][f], col[rate, "redis"][f]
+    if inv: a, b = b, a
+    return st.median([x / y for x, y in zip(a, b) if y])
 for rate in rates:
-    r, d = m[rate, "rill"], m[rate, "redis"]
-    print(f"{load(rate):>12}  rill/redis items/s {r['rps'] / d['rps']:.2f}   p50 {r['p50'] / d['p50']:.2f}   "
-          f"p99 {r['p99'] / d['p99']:.2f}   cpu/item {d['cpu'] / r['cpu']:.2f}")
-print("medians over rounds; a latency ratio < 1 means rill is faster, a cpu/item ratio > 1 that it uses less CPU;")
+    print(f"{load(rate):>12}  rill/redis items/s {pr(rate, 'rps'):.2f}   p50 {pr(rate, 'p50'):.2f}   "
+          f"p99 {pr(rate, 'p99'):.2f}   cpu/item {pr(rate, 'cpu', True):.2f}")
+print("medians over rounds; ratios are medians of the per-round ratios;")
+print("a latency ratio < 1 means rill is faster, a cpu/item ratio > 1 that it uses less CPU;")
 print("CPU/item is the server's CPU time for one push plus one pop; unpaced latency is mostly the producers' backlog")
 EOF
