@@ -428,6 +428,33 @@ fn object_encoding() {
     assert_eq!(q::<String>(&mut c, &["MSET", "m1", "7", "m2", "x"]), "OK");
     assert_eq!(q::<String>(&mut c, &["OBJECT", "ENCODING", "m1"]), "int");
     assert_eq!(q::<String>(&mut c, &["OBJECT", "ENCODING", "m2"]), "embstr");
+    // What APPEND and SETRANGE build is "raw" whatever its length (redis-server 7.0 answers the same); a new key
+    // APPEND creates is stored as SET would store it.
+    for (setup, key) in [
+        (&["SET", "r1", "x"][..], "r1"),
+        (&["APPEND", "r1", "y"][..], "r1"),
+        (&["SET", "r2", "12"][..], "r2"),
+        (&["APPEND", "r2", "3"][..], "r2"),
+        (&["SETRANGE", "r3", "0", "hi"][..], "r3"),
+        (&["SET", "r4", "1"][..], "r4"),
+        (&["SETRANGE", "r4", "0", "2"][..], "r4"),
+    ] {
+        let _: redis::Value = q(&mut c, setup);
+        let want = if setup[0] == "SET" {
+            if key == "r1" {
+                "embstr"
+            } else {
+                "int"
+            }
+        } else {
+            "raw"
+        };
+        assert_eq!(q::<String>(&mut c, &["OBJECT", "ENCODING", key]), want, "{setup:?}");
+    }
+    assert_eq!(q::<i64>(&mut c, &["APPEND", "r5", "hello"]), 5);
+    assert_eq!(q::<String>(&mut c, &["OBJECT", "ENCODING", "r5"]), "embstr");
+    assert_eq!(q::<String>(&mut c, &["INCRBYFLOAT", "r6", "1.5"]), "1.5");
+    assert_eq!(q::<String>(&mut c, &["OBJECT", "ENCODING", "r6"]), "embstr");
 }
 
 /// Writers MSET a set of keys spread over all shards to one generation value while readers MGET them: a reader
@@ -551,4 +578,51 @@ fn keyspace_hits_and_misses() {
     };
     assert_eq!(field("keyspace_hits"), 2);
     assert_eq!(field("keyspace_misses"), 3);
+}
+
+/// Keys of up to 22 bytes and string values of up to 38 live inline; longer ones in allocations of their own. Every
+/// operation reads back the same bytes on both sides of those boundaries, including a value that APPEND and
+/// SETRANGE grow across one, and keys that SCAN, KEYS, RANDOMKEY and RENAME hand back.
+#[test]
+fn values_and_keys_at_the_inline_boundaries() {
+    let s = Server::with_shards(1);
+    let mut c = s.client();
+    let key = |n: usize| "k".repeat(n);
+    let val = |n: usize| (0..n).map(|i| (b'a' + (i % 26) as u8) as char).collect::<String>();
+    for n in [0usize, 1, 21, 22, 23, 24, 64] {
+        for m in [0usize, 1, 37, 38, 39, 40, 100] {
+            let _: () = q(&mut c, &["SET", &key(n), &val(m)]);
+            assert_eq!(q::<String>(&mut c, &["GET", &key(n)]), val(m), "key {n} value {m}");
+            assert_eq!(q::<usize>(&mut c, &["STRLEN", &key(n)]), m);
+        }
+    }
+    let mut keys: Vec<String> = q(&mut c, &["KEYS", "*"]);
+    keys.sort();
+    let mut want: Vec<String> = [0usize, 1, 21, 22, 23, 24, 64].iter().map(|&n| key(n)).collect();
+    want.sort();
+    assert_eq!(keys, want);
+    let (_, mut scanned): (u64, Vec<String>) = q(&mut c, &["SCAN", "0", "COUNT", "100"]);
+    scanned.sort();
+    assert_eq!(scanned, want);
+    let _: () = q(&mut c, &["FLUSHALL"]);
+    let _: () = q(&mut c, &["SET", &key(23), "x"]);
+    assert_eq!(q::<String>(&mut c, &["RANDOMKEY"]), key(23));
+    let _: () = q(&mut c, &["RENAME", &key(23), &key(22)]);
+    let _: () = q(&mut c, &["RENAME", &key(22), &key(30)]);
+    assert_eq!(q::<String>(&mut c, &["GET", &key(30)]), "x");
+
+    // Grow across the value boundary with APPEND, then patch either side of it with SETRANGE.
+    let mut model = String::new();
+    for i in 0..45 {
+        let piece = ((b'A' + (i % 26) as u8) as char).to_string();
+        model.push_str(&piece);
+        assert_eq!(q::<usize>(&mut c, &["APPEND", "grow", &piece]), model.len());
+        assert_eq!(q::<String>(&mut c, &["GET", "grow"]), model);
+    }
+    assert_eq!(q::<usize>(&mut c, &["SETRANGE", "grow", "36", "xyz"]), 45);
+    model.replace_range(36..39, "xyz");
+    assert_eq!(q::<String>(&mut c, &["GET", "grow"]), model);
+    assert_eq!(q::<String>(&mut c, &["GETRANGE", "grow", "35", "40"]), &model[35..=40]);
+    assert_eq!(q::<usize>(&mut c, &["SETRANGE", "short", "37", "!"]), 38);
+    assert_eq!(q::<String>(&mut c, &["GET", "short"]), format!("{}!", "\0".repeat(37)));
 }

@@ -1,4 +1,5 @@
-//! String commands. Values are `Value::Str` (bytes in their own allocation) or `Value::Int` for canonical integers.
+//! String commands. Values are `Value::Int` for canonical integers, `Value::Short` (inline) or `Value::Str` (an
+//! allocation of their own) for other strings, and `Value::Raw` for strings APPEND and SETRANGE built.
 //! Everything runs on the key's shard; MGET, MSET and MSETNX spanning shards are coordinated by the connection under
 //! key locks so that no reader ever sees half of an MSET.
 //!
@@ -39,7 +40,7 @@ pub const HANDLERS: &[(&str, Handler)] = &[
 pub fn reply_value(out: &mut Out, v: &Value) {
     if let Value::Int(n) = v {
         out.bulk_int(*n)
-    } else if let Value::Str(b) = v {
+    } else if let Value::Str(b) | Value::Raw(b) = v {
         out.bulk(b)
     } else if let Value::Short(s) = v {
         out.bulk(s.as_bytes())
@@ -51,7 +52,7 @@ pub fn reply_value(out: &mut Out, v: &Value) {
 /// A string value's bytes, an integer formatted into `tmp`; None for a value of another type. (Written with
 /// `if let` so that new value types need no arm here.)
 fn str_bytes<'a>(v: &'a Value, tmp: &'a mut [u8; 20]) -> Option<&'a [u8]> {
-    if let Value::Str(b) = v {
+    if let Value::Str(b) | Value::Raw(b) = v {
         Some(b)
     } else if let Value::Short(s) = v {
         Some(s.as_bytes())
@@ -432,7 +433,7 @@ fn incrbyfloat(ctx: &mut Ctx, args: &[Bytes]) {
         return out.error(errors::INCR_NAN);
     };
     out.bulk(text.as_bytes());
-    let value = Value::from_bytes(Bytes::from(text));
+    let value = Value::text(Bytes::from(text));
     db.replace_or_set(id, &args[1], value, now);
 }
 
@@ -444,7 +445,7 @@ fn max_string(ctx: &Ctx) -> u64 {
 /// A string value's bytes ready to be grown in place: the stored buffer itself when nothing else shares it, so
 /// that APPEND in a loop is amortised O(1) per call like Redis's sds, not a copy of the whole string each time.
 fn take_mut(v: &mut Value) -> BytesMut {
-    if let Value::Str(b) = v {
+    if let Value::Str(b) | Value::Raw(b) = v {
         let b = std::mem::take(b);
         return b.try_into_mut().unwrap_or_else(|b| BytesMut::from(&b[..]));
     }
@@ -475,7 +476,7 @@ fn append(ctx: &mut Ctx, args: &[Bytes]) {
     let mut buf = take_mut(&mut e.value);
     buf.extend_from_slice(&args[2]);
     let len = buf.len();
-    e.value = Value::from_bytes(buf.freeze());
+    e.value = Value::Raw(buf.freeze());
     e.access = access_clock(now);
     out.int(len as i64)
 }
@@ -548,7 +549,7 @@ fn setrange(ctx: &mut Ctx, args: &[Bytes]) {
     }
     buf[offset as usize..end].copy_from_slice(patch);
     let len = buf.len();
-    let value = Value::from_bytes(buf.freeze());
+    let value = Value::Raw(buf.freeze());
     db.replace_or_set(id, &args[1], value, now);
     out.int(len as i64)
 }

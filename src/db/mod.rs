@@ -19,12 +19,13 @@ const NO_TTL: u32 = u32::MAX;
 
 /// A value. Strings that are canonical decimal integers are kept as `Int` (Redis's "int" encoding): 8 bytes and no
 /// allocation, which counters and job ids are. Other strings of up to `SHORT_MAX` bytes live inside the entry
-/// (`Short`), longer ones in an allocation of their own (`Str`); each string has exactly one representation
-/// (`Value::string`, `Value::from_bytes`).
+/// (`Short`), longer ones in an allocation of their own (`Str`); `Value::string` and `Value::text` choose. Strings
+/// that APPEND or SETRANGE built are `Raw`, as Redis reports them (`OBJECT ENCODING` "raw" whatever their length).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
     Str(Bytes),
     Short(Short),
+    Raw(Bytes),
     Int(i64),
     /// Boxed so that every entry stays as small as a string entry.
     List(Box<list::List>),
@@ -75,9 +76,8 @@ impl Value {
         }
     }
 
-    /// A string value built by a command (APPEND, SETRANGE, INCRBYFLOAT), kept as it is unless short. Not
-    /// turned into an integer: Redis keeps such results as strings too.
-    pub fn from_bytes(b: Bytes) -> Value {
+    /// A string never stored as an integer (INCRBYFLOAT's result, as Redis keeps it): inline when short.
+    pub fn text(b: Bytes) -> Value {
         match Short::new(&b) {
             Some(s) => Value::Short(s),
             None => Value::Str(b),
@@ -87,7 +87,7 @@ impl Value {
     /// The bytes of a string value (integers formatted), or None for other types.
     pub fn string_bytes(&self) -> Option<std::borrow::Cow<'_, [u8]>> {
         match self {
-            Value::Str(b) => Some(std::borrow::Cow::Borrowed(&b[..])),
+            Value::Str(b) | Value::Raw(b) => Some(std::borrow::Cow::Borrowed(&b[..])),
             Value::Short(s) => Some(std::borrow::Cow::Borrowed(s.as_bytes())),
             Value::Int(n) => Some(std::borrow::Cow::Owned(n.to_string().into_bytes())),
             Value::List(_) => None,
@@ -103,13 +103,13 @@ impl Value {
     }
 
     pub fn is_string(&self) -> bool {
-        matches!(self, Value::Str(_) | Value::Short(_) | Value::Int(_))
+        matches!(self, Value::Str(_) | Value::Short(_) | Value::Raw(_) | Value::Int(_))
     }
 
     /// The `TYPE` name.
     pub fn type_name(&self) -> &'static str {
         match self {
-            Value::Str(_) | Value::Short(_) | Value::Int(_) => "string",
+            Value::Str(_) | Value::Short(_) | Value::Raw(_) | Value::Int(_) => "string",
             Value::List(_) => "list",
         }
     }
@@ -120,7 +120,7 @@ impl Value {
             Value::Int(_) => "int",
             Value::Short(_) => "embstr",
             Value::Str(b) if b.len() <= 44 => "embstr",
-            Value::Str(_) => "raw",
+            Value::Str(_) | Value::Raw(_) => "raw",
             // Redis 7.4's rule (listpack until 8 KiB, back at 4 KiB), tracked by the list itself.
             Value::List(l) if l.is_listpack() => "listpack",
             Value::List(_) => "quicklist",
@@ -131,7 +131,7 @@ impl Value {
     pub fn heap_size(&self) -> usize {
         match self {
             Value::Int(_) | Value::Short(_) => 0,
-            Value::Str(b) => b.len(),
+            Value::Str(b) | Value::Raw(b) => b.len(),
             Value::List(l) => l.heap_size(),
         }
     }
@@ -196,7 +196,7 @@ impl Db {
     #[inline]
     pub fn prefetch(&self, key: &[u8], stage: u8) {
         self.dict.prefetch(key, stage, |e| match &e.value {
-            Value::Str(b) => Some(b.as_ptr()),
+            Value::Str(b) | Value::Raw(b) => Some(b.as_ptr()),
             _ => None,
         })
     }
