@@ -278,12 +278,31 @@ fn decode_inline(buf: &mut BytesMut) -> Result<Option<Vec<Bytes>>, ProtocolError
         }
         return Ok(None);
     };
-    let line = buf.split_to(nl + 1);
-    let line = match &line[..nl] {
-        [head @ .., b'\r'] => head,
-        all => all,
-    };
-    split_args(line).map(Some).ok_or(ProtocolError::UnbalancedQuotes)
+    let line = buf.split_to(nl + 1).freeze();
+    let end = if nl > 0 && line[nl - 1] == b'\r' { nl - 1 } else { nl };
+    let text = &line[..end];
+    if text.iter().any(|&c| matches!(c, b'"' | b'\'' | 0)) {
+        return split_args(text).map(Some).ok_or(ProtocolError::UnbalancedQuotes);
+    }
+    // Plain words (what redis-benchmark and most typed commands send): the arguments are slices of the line, as
+    // multibulk arguments are slices of the buffer, split exactly where `split_args` would split them.
+    let mut args = Vec::new();
+    let mut i = 0;
+    while i < end {
+        while i < end && is_c_space(line[i]) {
+            i += 1;
+        }
+        let start = i;
+        // A word ends where `split_args` ends one: at a space, tab, CR or LF (not at a vertical tab or form feed,
+        // which only leading blanks skip).
+        while i < end && !matches!(line[i], b' ' | b'\n' | b'\r' | b'\t') {
+            i += 1;
+        }
+        if start < i {
+            args.push(line.slice(start..i));
+        }
+    }
+    Ok(Some(args))
 }
 
 /// Splits a line into arguments the way redis-cli and inline requests do (Redis's `sdssplitargs`): spaces separate
@@ -388,6 +407,26 @@ mod tests {
 
     const LIMITS: Limits =
         Limits { proto_max_bulk_len: 512 * 1024 * 1024, query_buffer_limit: 1 << 30, unauthenticated: false };
+
+    #[test]
+    fn plain_inline_words_split_as_split_args_does() {
+        // Lines of plain words take a zero-copy path; it must split exactly where `split_args` does.
+        let alphabet = [b'a', b'b', b' ', b' ', b'\t', b'\r', 0x0b, 0x0c, b'\\'];
+        let mut rng = 0x2545_F491_4F6C_DD1Du64;
+        for _ in 0..20_000 {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            let len = (rng % 12) as usize;
+            let line: Vec<u8> = (0..len).map(|i| alphabet[((rng >> (4 * i + 8)) % 9) as usize]).collect();
+            let mut buf = BytesMut::from(&line[..]);
+            buf.extend_from_slice(b"\n");
+            let got = decode_inline(&mut buf).expect("no quotes").expect("a whole line");
+            let end = if line.last() == Some(&b'\r') { len - 1 } else { len };
+            assert_eq!(got, split_args(&line[..end]).unwrap(), "{line:?}");
+            assert!(buf.is_empty());
+        }
+    }
 
     #[test]
     fn unpinned_buffer_is_reused_in_place() {
