@@ -47,8 +47,8 @@ struct Blocked {
 
 /// What ended (or interrupted) a block, as the connection saw it.
 pub enum BlockEvent {
-    /// A shard finished the client (or the channel closed: `None`).
-    Wake(Option<Wake>),
+    /// A shard finished the client.
+    Wake(Wake),
     Timeout,
     /// CLIENT UNBLOCK; `true` for the ERROR form.
     Unblock(bool),
@@ -714,13 +714,14 @@ impl Session {
     /// race it against its socket.
     pub async fn wait_block(&mut self) -> BlockEvent {
         let unblock = self.info.borrow().unblock.clone();
+        // (A client that is not blocked has nothing to wait for; `finish_block` ignores whatever it is told.)
         let (Some(b), Some(block)) = (self.blocked.as_ref(), self.blocker.clone()) else {
-            return BlockEvent::Wake(None);
+            return BlockEvent::Timeout;
         };
         let deadline = b.deadline;
         loop {
             tokio::select! {
-                w = block.woken() => return BlockEvent::Wake(Some(w)),
+                w = block.woken() => return BlockEvent::Wake(w),
                 _ = sleep_until(deadline) => return BlockEvent::Timeout,
                 _ = unblock.notified() => {
                     let mut info = self.info.borrow_mut();
@@ -757,11 +758,11 @@ impl Session {
                 return;
             }
             // A shard claimed the client first: its wake is on the way.
-            _ => Some(block.woken().await),
+            _ => block.woken().await,
         };
         match wake {
             // The serving shard (the only one holding entries of a client served there) already forgot it.
-            Some(Wake::Served(reply, undo)) => {
+            Wake::Served(reply, undo) => {
                 if !gone {
                     if b.keep {
                         self.out.extend_from_slice(&reply);
@@ -770,7 +771,7 @@ impl Session {
                     self.on_shard(undo.shard, move |sh| super::lists::undo_pop(sh, undo)).await;
                 }
             }
-            Some(Wake::Retry { shard, db, key }) => {
+            Wake::Retry { shard, db, key } => {
                 self.forget_on(&b.shards).await;
                 if !gone {
                     let cmd = registry().lookup(&b.args[0], None).expect("blocking command is registered");
@@ -787,7 +788,6 @@ impl Session {
                 })
                 .await;
             }
-            None => self.forget_on(&b.shards).await,
         }
     }
 
