@@ -262,6 +262,9 @@ impl Session {
         }
         self.info.borrow_mut().last_cmd = cmd.meta.name;
         if self.multi.is_some() && !super::multi::runs_in_multi(cmd) {
+            // Kept until EXEC, maybe beyond this read: copied out of the read buffer the connection hands back.
+            let mut args = args;
+            detach(&mut args);
             self.multi.as_mut().expect("checked").queued.push((cmd, args));
             let keep = self.reply_mode.take_keep();
             let resp3 = self.resp3;
