@@ -347,6 +347,64 @@ fn lmove_rpoplpush_across_shards() {
     moves(4);
 }
 
+/// Moves between two lists on different shards look atomic. Four movers shuttle 40 elements back and forth
+/// (both directions, so both lock orders, from connections on several shards) while readers check, in
+/// transactions, that the two lengths always add up to 40. Then, with one mover per pair of keys, another
+/// connection must find each moved element in the destination as soon as the move has replied.
+#[test]
+fn moves_across_shards_are_atomic() {
+    let s = Server::with_shards(4);
+    let [a, b] = <[String; 2]>::try_from(spread("mv", 2)).unwrap();
+    let mut c = s.client();
+    let items: Vec<String> = (0..40).map(|i| i.to_string()).collect();
+    q::<i64>(&mut c, &[&["RPUSH", &a][..], &items.iter().map(String::as_str).collect::<Vec<_>>()].concat());
+    let mut handles = Vec::new();
+    for m in 0..4 {
+        let mut c = s.client();
+        let (a, b) = (a.clone(), b.clone());
+        handles.push(std::thread::spawn(move || {
+            for i in 0..400 {
+                let (from, to) = if (i + m) % 2 == 0 { (&a, &b) } else { (&b, &a) };
+                if i % 3 == 0 {
+                    q::<Option<String>>(&mut c, &["RPOPLPUSH", from, to]);
+                } else {
+                    q::<Option<String>>(&mut c, &["LMOVE", from, to, "LEFT", "RIGHT"]);
+                }
+            }
+        }));
+    }
+    for _ in 0..2 {
+        let mut c = s.client();
+        let (a, b) = (a.clone(), b.clone());
+        handles.push(std::thread::spawn(move || {
+            for _ in 0..400 {
+                let (x, y): (i64, i64) = redis::pipe().atomic().llen(&a).llen(&b).query(&mut c).unwrap();
+                assert_eq!(x + y, 40, "a transaction saw a move half done: {x} + {y}");
+            }
+        }));
+    }
+    for h in handles {
+        h.join().unwrap();
+    }
+    let mut all = strs(&mut c, &["LRANGE", &a, "0", "-1"]);
+    all.extend(strs(&mut c, &["LRANGE", &b, "0", "-1"]));
+    all.sort_by_key(|v| v.parse::<u32>().unwrap());
+    assert_eq!(all, items, "every element once");
+
+    // The destination stays locked until the push lands, so a reader on another connection (and shard thread)
+    // that asks after the reply sees the element there.
+    let mut reader = s.client();
+    for (from, to) in [(&a, &b), (&b, &a)] {
+        q::<i64>(&mut c, &["DEL", to]);
+        let n = int(&mut c, &["LLEN", from]);
+        for i in 1..=n {
+            let v: String = q(&mut c, &["LMOVE", from, to, "LEFT", "RIGHT"]);
+            assert_eq!(int(&mut reader, &["LLEN", to]), i, "{v} moved from {from} to {to}");
+            assert_eq!(q::<Option<i64>>(&mut reader, &["LPOS", to, &v]), Some(i - 1));
+        }
+    }
+}
+
 fn lmpop(shards: usize) {
     let s = Server::with_shards(shards);
     let mut c = s.client();

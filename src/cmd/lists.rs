@@ -705,10 +705,119 @@ fn brpoplpush(ctx: &mut Ctx, args: &[Bytes]) {
     bmove(ctx, args, End::Tail, End::Head)
 }
 
-/// LMOVE/RPOPLPUSH/BLMOVE/BRPOPLPUSH between two shards: under exclusive locks on both keys, check types, pop
+/// What the source's side of a move between shards found.
+enum Moved {
+    Value(Bytes),
+    WrongType,
+    Empty,
+}
+
+/// Whether `key` holds a list (`None`: no such key).
+fn list_type(sh: &mut Shard, db: usize, key: &[u8]) -> Option<bool> {
+    sh.dbs[db].peek(key, crate::db::now_ms()).map(|e| matches!(e.value, Value::List(_)))
+}
+
+/// LMOVE/RPOPLPUSH/BLMOVE/BRPOPLPUSH between two shards. The destination is locked from before the pop until the
+/// push lands, so nobody who reads it sees the element in neither list; the source needs its lock only across its
+/// type check and pop. Shards are locked in ascending order (`shard::locks`), each lock request carrying its first
+/// step (`Session::lock_run`), and the push is posted without waiting: one or two round trips in all. A blocking
+/// form that finds the source empty starts over on `move_across_locked`, which registers the waiter while both
+/// keys are locked.
+async fn move_across(s: &mut Session, args: Vec<Bytes>, from: End, to: End, blocking: bool) {
+    let blocking = blocking && s.may_block();
+    let (src, dst) = (args[1].clone(), args[2].clone());
+    let n = s.nshards();
+    let (ss, ds) = (key_shard(&src, n), key_shard(&dst, n));
+    let db = s.db;
+    let txid = s.new_txid();
+    let (moved, dst_locked) = if ds < ss {
+        // The destination first: lock it and read its type. Then the source's whole part, in one step.
+        let d = dst.clone();
+        let dst_type = s.lock_run(ds, vec![dst.clone()], txid, move |sh| list_type(sh, db, &d)).await;
+        let k = src.clone();
+        let moved = s
+            .lock_run(ss, vec![src.clone()], txid, move |sh| {
+                let moved = match list_type(sh, db, &k) {
+                    Some(false) => Moved::WrongType,
+                    Some(true) if dst_type == Some(false) => Moved::WrongType,
+                    Some(true) => {
+                        pop_n(sh, db, &k, from, 1, crate::db::now_ms()).pop().map_or(Moved::Empty, Moved::Value)
+                    }
+                    None => Moved::Empty,
+                };
+                sh.unlock(txid);
+                moved
+            })
+            .await;
+        (moved, true)
+    } else {
+        // The source first: lock it and read its type, and keep it locked only if it holds a list.
+        let k = src.clone();
+        let src_type = s
+            .lock_run(ss, vec![src.clone()], txid, move |sh| {
+                let t = list_type(sh, db, &k);
+                if t != Some(true) {
+                    sh.unlock(txid);
+                }
+                t
+            })
+            .await;
+        match src_type {
+            Some(false) => (Moved::WrongType, false),
+            None => (Moved::Empty, false),
+            Some(true) => {
+                let d = dst.clone();
+                let dst_ok = s
+                    .lock_run(ds, vec![dst.clone()], txid, move |sh| {
+                        let ok = list_type(sh, db, &d) != Some(false);
+                        if !ok {
+                            sh.unlock(txid);
+                        }
+                        ok
+                    })
+                    .await;
+                if dst_ok {
+                    let k = src.clone();
+                    let popped = s
+                        .on_shard(ss, move |sh| {
+                            let v = pop_n(sh, db, &k, from, 1, crate::db::now_ms()).pop();
+                            sh.unlock(txid);
+                            v
+                        })
+                        .await;
+                    // Under the lock the source cannot empty out, short of FLUSHALL/SWAPDB racing in.
+                    (popped.map_or(Moved::Empty, Moved::Value), true)
+                } else {
+                    s.unlock([ss], txid);
+                    (Moved::WrongType, false)
+                }
+            }
+        }
+    };
+    if let Moved::Value(v) = moved {
+        let pushed = v.clone();
+        s.post(ds, move |sh| {
+            push_values(sh, db, &dst, to, std::slice::from_ref(&pushed), crate::db::now_ms());
+            sh.blocking.signal(db, &dst);
+            sh.unlock(txid);
+            sh.serve_ready();
+        });
+        return s.reply().bulk(&v);
+    }
+    if dst_locked {
+        s.unlock([ds], txid);
+    }
+    match moved {
+        Moved::WrongType => s.reply().error(errors::WRONGTYPE),
+        _ if blocking => move_across_locked(s, args, from, to, true).await,
+        _ => s.reply().null(),
+    }
+}
+
+/// The move between shards under exclusive locks on both keys, taken before anything is read: check types, pop
 /// from the source, push to the destination. A blocking form with an empty source registers its waiter on the
 /// source's shard while the locks are still held, so no push can slip in between.
-async fn move_across(s: &mut Session, args: Vec<Bytes>, from: End, to: End, blocking: bool) {
+async fn move_across_locked(s: &mut Session, args: Vec<Bytes>, from: End, to: End, blocking: bool) {
     let blocking = blocking && s.may_block();
     let (src, dst) = (args[1].clone(), args[2].clone());
     let (txid, ss, ds) = s.lock_pair(&src, &dst).await;

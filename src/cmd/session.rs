@@ -16,7 +16,7 @@ use super::{registry, Call, Command, Handler};
 use crate::proto::request::{detach, PASS_REQUESTS};
 use crate::proto::{errors, Out};
 use crate::shard::blocking::{Block, Waiter, Wake};
-use crate::shard::locks::LockRequest;
+use crate::shard::locks::{Grant, LockRequest};
 use crate::shard::slot::key_shard;
 use crate::shard::{Batch, BatchReply, Msg, Shard};
 use crate::shared::Shared;
@@ -548,9 +548,9 @@ impl Session {
         }
         for (shard, keys) in groups {
             let (tx, rx) = oneshot::channel();
-            let req = LockRequest { txid, keys: keys.clone(), exclusive, granted: tx };
+            let req = LockRequest { txid, keys: keys.clone(), exclusive, granted: Grant::Signal(tx) };
             if *shard == self.local {
-                self.shard.borrow_mut().locks.request(req);
+                self.shard.borrow_mut().lock_request(req);
             } else {
                 self.shared.shards[*shard].send(Msg::Lock(req));
             }
@@ -566,6 +566,52 @@ impl Session {
         let groups = self.group_keys([src, dst]);
         let txid = self.lock(&groups, true).await;
         (txid, key_shard(src, n), key_shard(dst, n))
+    }
+
+    /// A transaction id for `lock_run`.
+    pub fn new_txid(&self) -> u64 {
+        self.shared.next_txid.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Locks `keys` exclusively on `shard` for transaction `txid` and, the moment the lock is granted, runs `f`
+    /// there under it: one message for what `lock` and `on_shard` do in two round trips. Shards must still be
+    /// locked in ascending order, and `f` (or a later step) releases with `Shard::unlock(txid)`. Inside EXEC, whose
+    /// own locks cover the keys, `f` just runs (and its unlocks release nothing).
+    pub async fn lock_run<R: Send + 'static>(
+        &self,
+        shard: usize,
+        keys: Vec<Bytes>,
+        txid: u64,
+        f: impl FnOnce(&mut Shard) -> R + Send + 'static,
+    ) -> R {
+        if self.in_exec {
+            return self.on_shard(shard, f).await;
+        }
+        let (tx, rx) = oneshot::channel();
+        let run = Box::new(move |sh: &mut Shard| {
+            let _ = tx.send(f(sh));
+        });
+        let req = LockRequest { txid, keys, exclusive: true, granted: Grant::Run(run) };
+        if shard == self.local {
+            self.shard.borrow_mut().lock_request(req);
+        } else {
+            self.shared.shards[shard].send(Msg::Lock(req));
+        }
+        rx.await.expect("shard dropped a lock request")
+    }
+
+    /// Runs `f` on `shard` without waiting for it: at once on this connection's shard, else as a message, which
+    /// the shard runs before anything this connection sends it later.
+    pub fn post(&self, shard: usize, f: impl FnOnce(&mut Shard) + Send + 'static) {
+        if shard == self.local {
+            let mut sh = self.shard.borrow_mut();
+            f(&mut sh);
+            if sh.blocking.any_ready() {
+                sh.serve_ready();
+            }
+        } else {
+            self.shared.shards[shard].send(Msg::Run(Box::new(f)));
+        }
     }
 
     /// Runs `part` on each shard with that shard's payload, all shards in parallel, and returns the results in

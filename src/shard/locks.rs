@@ -35,8 +35,18 @@ pub struct LockRequest {
     pub txid: u64,
     pub keys: Vec<Bytes>,
     pub exclusive: bool,
-    pub granted: oneshot::Sender<()>,
+    pub granted: Grant,
 }
+
+/// What a granted request does: tell its coordinator, or run the coordinator's first step on this shard at once
+/// (which saves a round trip: the step answers through its own channel).
+pub enum Grant {
+    Signal(oneshot::Sender<()>),
+    Run(GrantRun),
+}
+
+/// A step to run on the shard, under the lock, the moment it is granted.
+pub type GrantRun = Box<dyn FnOnce(&mut super::Shard) + Send>;
 
 /// The lock state of one shard.
 #[derive(Default)]
@@ -71,10 +81,12 @@ impl LockTable {
         })
     }
 
-    /// Queues a request and grants whatever can be granted now.
-    pub fn request(&mut self, req: LockRequest) {
+    /// Queues a request and grants whatever can be granted now; returns the steps of granted `Grant::Run`
+    /// requests, for the shard to run in order.
+    #[must_use]
+    pub fn request(&mut self, req: LockRequest) -> Vec<GrantRun> {
         self.waiting.push_back(req);
-        self.grant_waiting();
+        self.grant_waiting()
     }
 
     /// Releases a transaction's locks; the caller then calls `grant_waiting`. Returns true if anything was held.
@@ -98,8 +110,11 @@ impl LockTable {
     }
 
     /// Grants waiting requests in order; a request that cannot be granted also holds back later requests that
-    /// overlap it, so nobody starves.
-    pub fn grant_waiting(&mut self) {
+    /// overlap it, so nobody starves. Returns the steps of granted `Grant::Run` requests, for the shard to run in
+    /// order.
+    #[must_use]
+    pub fn grant_waiting(&mut self) -> Vec<GrantRun> {
+        let mut runs = Vec::new();
         let mut i = 0;
         while i < self.waiting.len() {
             let req = &self.waiting[i];
@@ -120,9 +135,15 @@ impl LockTable {
                 }
             }
             self.owners.insert(req.txid, (req.keys, req.exclusive));
-            // A coordinator that went away simply never uses its grant; it still releases by id.
-            let _ = req.granted.send(());
+            match req.granted {
+                // A coordinator that went away simply never uses its grant; it still releases by id.
+                Grant::Signal(tx) => {
+                    let _ = tx.send(());
+                }
+                Grant::Run(f) => runs.push(f),
+            }
         }
+        runs
     }
 }
 
@@ -133,7 +154,7 @@ mod tests {
     fn req(txid: u64, keys: &[&str], exclusive: bool) -> (LockRequest, oneshot::Receiver<()>) {
         let (tx, rx) = oneshot::channel();
         let keys = keys.iter().map(|k| Bytes::copy_from_slice(k.as_bytes())).collect();
-        (LockRequest { txid, keys, exclusive, granted: tx }, rx)
+        (LockRequest { txid, keys, exclusive, granted: Grant::Signal(tx) }, rx)
     }
 
     #[test]
@@ -143,21 +164,20 @@ mod tests {
         let (r2, mut g2) = req(2, &["a"], false);
         let (w3, mut g3) = req(3, &["b"], true);
         let (r4, mut g4) = req(4, &["b"], false);
-        t.request(r1);
-        t.request(r2);
-        t.request(w3);
-        t.request(r4);
+        for r in [r1, r2, w3, r4] {
+            assert!(t.request(r).is_empty());
+        }
         assert!(g1.try_recv().is_ok() && g2.try_recv().is_ok());
         assert!(g3.try_recv().is_err(), "writer waits for reader 1");
         assert!(g4.try_recv().is_err(), "reader 4 must not overtake writer 3");
         assert!(t.blocks(b"a", true) && !t.blocks(b"a", false));
         t.release(1);
-        t.grant_waiting();
+        assert!(t.grant_waiting().is_empty());
         assert!(g3.try_recv().is_ok());
         assert!(g4.try_recv().is_err());
         assert!(t.blocks(b"b", false));
         t.release(3);
-        t.grant_waiting();
+        assert!(t.grant_waiting().is_empty());
         assert!(g4.try_recv().is_ok());
         t.release(2);
         t.release(4);

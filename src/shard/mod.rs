@@ -310,7 +310,27 @@ impl Shard {
             if self.blocking.unpark() {
                 self.serve_ready();
             }
-            self.locks.grant_waiting();
+            let runs = self.locks.grant_waiting();
+            self.run_grants(runs);
+        }
+    }
+
+    /// Takes a lock request on this shard (`Msg::Lock`, or a coordinator on this thread).
+    pub fn lock_request(&mut self, req: LockRequest) {
+        let runs = self.locks.request(req);
+        self.run_grants(runs);
+    }
+
+    /// Runs the first steps of transactions just granted their locks (`locks::Grant::Run`).
+    fn run_grants(&mut self, runs: Vec<locks::GrantRun>) {
+        if runs.is_empty() {
+            return;
+        }
+        for f in runs {
+            f(self);
+        }
+        if self.blocking.any_ready() {
+            self.serve_ready();
         }
     }
 
@@ -329,7 +349,7 @@ impl Shard {
                     self.serve_ready();
                 }
             }
-            Msg::Lock(req) => self.locks.request(req),
+            Msg::Lock(req) => self.lock_request(req),
             Msg::Unlock(txid) => self.unlock(txid),
             Msg::Conn(_) | Msg::Stop => unreachable!("handled by the event loop"),
         }
