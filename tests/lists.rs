@@ -405,6 +405,40 @@ fn moves_across_shards_are_atomic() {
     }
 }
 
+/// With one key on each of four shards, listed in every order, and from connections on two shard threads: a pop
+/// takes the first non-empty key in argument order, and a wrong type listed before it fails the pop, whichever
+/// shard each key lives on (the shards are locked in their own order, not the arguments').
+#[test]
+fn pops_across_shards_follow_argument_order() {
+    let s = Server::with_shards(4);
+    let mut conns = [s.client(), s.client()];
+    let k = spread("po", 4);
+    let mut orders = Vec::new();
+    for a in 0..4 {
+        for b in (0..4).filter(|&b| b != a) {
+            for c in (0..4).filter(|&c| c != a && c != b) {
+                let d = 6 - a - b - c;
+                orders.push([a, b, c, d].map(|i| k[i].clone()));
+            }
+        }
+    }
+    for (n, o) in orders.iter().enumerate() {
+        let c = &mut conns[n % 2];
+        q::<i64>(c, &["RPUSH", &o[2], "x"]);
+        q::<i64>(c, &["RPUSH", &o[3], "y", "z"]);
+        let blpop: Option<(String, String)> = q(c, &["BLPOP", &o[0], &o[1], &o[2], &o[3], "0.01"]);
+        assert_eq!(blpop, Some((o[2].clone(), "x".into())), "{o:?}");
+        let lmpop: Option<(String, Vec<String>)> = q(c, &["LMPOP", "4", &o[0], &o[1], &o[2], &o[3], "RIGHT"]);
+        assert_eq!(lmpop, Some((o[3].clone(), vec!["z".into()])), "{o:?}");
+        q::<()>(c, &["SET", &o[1], "str"]);
+        assert_eq!(err(c, &["LMPOP", "4", &o[0], &o[1], &o[2], &o[3], "LEFT"]), WRONGTYPE, "{o:?}");
+        assert_eq!(err(c, &["BRPOP", &o[0], &o[1], &o[2], &o[3], "0.01"]), WRONGTYPE, "{o:?}");
+        assert_eq!(int(c, &["LLEN", &o[3]]), 1, "a failed pop takes nothing");
+        q::<i64>(c, &["DEL", &o[1], &o[3]]);
+        nil(c, &["LMPOP", "4", &o[0], &o[1], &o[2], &o[3], "LEFT"]);
+    }
+}
+
 fn lmpop(shards: usize) {
     let s = Server::with_shards(shards);
     let mut c = s.client();

@@ -890,7 +890,9 @@ fn rpoplpush_cross(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
 }
 
 /// BLPOP/BRPOP/LMPOP/BLMPOP with keys on several shards: under exclusive locks on all keys, pop from the first
-/// non-empty key in argument order; if all are empty, block on every shard before the locks are released.
+/// non-empty key in argument order; if all are empty, block on every shard before the locks are released. Each
+/// lock request carries the step that reads its keys' types (`Session::lock_run`), and the last shard to be
+/// locked, which then knows every type, pops at once when the key to pop is its own.
 fn pop_cross(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
     Box::pin(async move {
         let name = args[0].to_ascii_lowercase();
@@ -918,29 +920,47 @@ fn pop_cross(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
         };
         let groups = s.group_keys(keys.iter());
         let shards: Vec<usize> = groups.iter().map(|(g, _)| *g).collect();
-        let txid = s.lock(&groups, true).await;
+        let txid = s.new_txid();
         let db = s.db;
-        let types = s
-            .run_parts(groups.clone(), move |sh, ks| {
-                let now = crate::db::now_ms();
-                ks.into_iter()
-                    .map(|k| {
-                        let t = sh.dbs[db].peek(&k, now).map(|e| matches!(e.value, Value::List(_)));
-                        (k, t)
-                    })
-                    .collect::<Vec<_>>()
-            })
-            .await;
-        let types: Vec<(Bytes, Option<bool>)> = types.into_iter().flatten().collect();
-        let first =
-            keys.iter().find_map(|k| types.iter().find(|(t, ty)| t == k && ty.is_some()).map(|(_, ty)| (k, *ty)));
-        match first {
+        let mut types: Vec<(Bytes, Option<bool>)> = Vec::with_capacity(keys.len());
+        let mut popped = None;
+        for (i, (shard, ks)) in groups.iter().enumerate() {
+            // The last lock request also gets what the others found, and the keys in argument order.
+            let known = (i + 1 == groups.len()).then(|| (types.clone(), keys.clone()));
+            let mine = ks.clone();
+            let (found, pop) = s
+                .lock_run(*shard, ks.clone(), txid, move |sh| {
+                    let found: Vec<(Bytes, Option<bool>)> =
+                        mine.into_iter().map(|k| (k.clone(), list_type(sh, db, &k))).collect();
+                    let mut pop = None;
+                    if let Some((mut all, order)) = known {
+                        all.extend(found.iter().cloned());
+                        if let Some((key, Some(true))) = first_existing(&order, &all) {
+                            if found.iter().any(|(k, _)| *k == key) {
+                                let values = pop_n(sh, db, &key, end, count, crate::db::now_ms());
+                                sh.unlock(txid);
+                                pop = Some((key, values));
+                            }
+                        }
+                    }
+                    (found, pop)
+                })
+                .await;
+            types.extend(found);
+            popped = pop;
+        }
+        if let Some((key, values)) = popped {
+            // The last shard popped and released its own locks.
+            let last = shards[shards.len() - 1];
+            s.unlock(shards.into_iter().filter(|&g| g != last), txid);
+            return write_pop(&mut s.reply(), &key, &values, shape);
+        }
+        match first_existing(&keys, &types) {
             Some((_, Some(false))) => {
                 s.unlock(shards, txid);
                 s.reply().error(errors::WRONGTYPE)
             }
             Some((key, _)) => {
-                let key = key.clone();
                 let shard = key_shard(&key, s.nshards());
                 let k = key.clone();
                 let values = s.on_shard(shard, move |sh| pop_n(sh, db, &k, end, count, crate::db::now_ms())).await;
@@ -957,4 +977,9 @@ fn pop_cross(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
             }
         }
     })
+}
+
+/// The first of `order` that exists, by the types found (`None`: no such key; `Some(false)`: not a list).
+fn first_existing(order: &[Bytes], types: &[(Bytes, Option<bool>)]) -> Option<(Bytes, Option<bool>)> {
+    order.iter().find_map(|k| types.iter().find(|(t, ty)| t == k && ty.is_some()).map(|(_, ty)| (k.clone(), *ty)))
 }
