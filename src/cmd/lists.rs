@@ -733,10 +733,10 @@ async fn move_across(s: &mut Session, args: Vec<Bytes>, from: End, to: End, bloc
     let (moved, dst_locked) = if ds < ss {
         // The destination first: lock it and read its type. Then the source's whole part, in one step.
         let d = dst.clone();
-        let dst_type = s.lock_run(ds, vec![dst.clone()], txid, move |sh| list_type(sh, db, &d)).await;
+        let dst_type = s.lock_run(ds, vec![dst.clone()], true, txid, move |sh| list_type(sh, db, &d)).await;
         let k = src.clone();
         let moved = s
-            .lock_run(ss, vec![src.clone()], txid, move |sh| {
+            .lock_run(ss, vec![src.clone()], true, txid, move |sh| {
                 let moved = match list_type(sh, db, &k) {
                     Some(false) => Moved::WrongType,
                     Some(true) if dst_type == Some(false) => Moved::WrongType,
@@ -754,7 +754,7 @@ async fn move_across(s: &mut Session, args: Vec<Bytes>, from: End, to: End, bloc
         // The source first: lock it and read its type, and keep it locked only if it holds a list.
         let k = src.clone();
         let src_type = s
-            .lock_run(ss, vec![src.clone()], txid, move |sh| {
+            .lock_run(ss, vec![src.clone()], true, txid, move |sh| {
                 let t = list_type(sh, db, &k);
                 if t != Some(true) {
                     sh.unlock(txid);
@@ -768,7 +768,7 @@ async fn move_across(s: &mut Session, args: Vec<Bytes>, from: End, to: End, bloc
             Some(true) => {
                 let d = dst.clone();
                 let dst_ok = s
-                    .lock_run(ds, vec![dst.clone()], txid, move |sh| {
+                    .lock_run(ds, vec![dst.clone()], true, txid, move |sh| {
                         let ok = list_type(sh, db, &d) != Some(false);
                         if !ok {
                             sh.unlock(txid);
@@ -929,7 +929,7 @@ fn pop_cross(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
             let known = (i + 1 == groups.len()).then(|| (types.clone(), keys.clone()));
             let mine = ks.clone();
             let (found, pop) = s
-                .lock_run(*shard, ks.clone(), txid, move |sh| {
+                .lock_run(*shard, ks.clone(), true, txid, move |sh| {
                     let found: Vec<(Bytes, Option<bool>)> =
                         mine.into_iter().map(|k| (k.clone(), list_type(sh, db, &k))).collect();
                     let mut pop = None;

@@ -573,14 +573,16 @@ impl Session {
         self.shared.next_txid.fetch_add(1, Ordering::Relaxed)
     }
 
-    /// Locks `keys` exclusively on `shard` for transaction `txid` and, the moment the lock is granted, runs `f`
-    /// there under it: one message for what `lock` and `on_shard` do in two round trips. Shards must still be
-    /// locked in ascending order, and `f` (or a later step) releases with `Shard::unlock(txid)`. Inside EXEC, whose
-    /// own locks cover the keys, `f` just runs (and its unlocks release nothing).
+    /// Locks `keys` on `shard` for transaction `txid` (exclusively, or shared for readers) and, the moment the
+    /// lock is granted, runs `f` there under it: one message for what `lock` and `on_shard` do in two round trips.
+    /// Shards must still be locked in ascending order, and `f` (or a later step) releases with
+    /// `Shard::unlock(txid)`. Inside EXEC, whose own locks cover the keys, `f` just runs (and its unlocks release
+    /// nothing).
     pub async fn lock_run<R: Send + 'static>(
         &self,
         shard: usize,
         keys: Vec<Bytes>,
+        exclusive: bool,
         txid: u64,
         f: impl FnOnce(&mut Shard) -> R + Send + 'static,
     ) -> R {
@@ -591,7 +593,7 @@ impl Session {
         let run = Box::new(move |sh: &mut Shard| {
             let _ = tx.send(f(sh));
         });
-        let req = LockRequest { txid, keys, exclusive: true, granted: Grant::Run(run) };
+        let req = LockRequest { txid, keys, exclusive, granted: Grant::Run(run) };
         if shard == self.local {
             self.shard.borrow_mut().lock_request(req);
         } else {

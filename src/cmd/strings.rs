@@ -621,52 +621,86 @@ fn set_pairs(shard: &mut Shard, db: usize, pairs: &[(Bytes, Bytes)]) {
     }
 }
 
+/// MSET across shards: each shard's pairs are written by its lock request the moment it is granted, and every
+/// shard but the last stays locked until all are written, so nobody who reads them sees half of it. The last
+/// shard releases at once; the others' releases are posted.
 fn mset_cross(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
     Box::pin(async move {
         if !check_pairs(s, &args, "mset") {
             return;
         }
         let (groups, parts) = pairs_by_shard(s, &args);
-        let txid = s.lock(&groups, true).await;
+        let txid = s.new_txid();
         let db = s.db;
-        s.run_parts(parts, move |shard, pairs| {
-            set_pairs(shard, db, &pairs);
-            shard.unlock(txid);
-        })
-        .await;
+        let last = groups.len() - 1;
+        let shards: Vec<usize> = groups.iter().map(|(sh, _)| *sh).collect();
+        for (i, ((shard, keys), (_, pairs))) in groups.into_iter().zip(parts).enumerate() {
+            s.lock_run(shard, keys, true, txid, move |sh| {
+                set_pairs(sh, db, &pairs);
+                if i == last {
+                    sh.unlock(txid);
+                }
+            })
+            .await;
+        }
+        s.unlock(shards[..last].iter().copied(), txid);
         s.reply().ok()
     })
 }
 
+/// MSETNX across shards: each lock request checks its shard's keys; the last one, which then knows whether any
+/// key exists, writes its own pairs (or not) and releases, and the others' pairs are posted with their releases.
 fn msetnx_cross(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
     Box::pin(async move {
         if !check_pairs(s, &args, "msetnx") {
             return;
         }
         let (groups, parts) = pairs_by_shard(s, &args);
-        let txid = s.lock(&groups, true).await;
+        let txid = s.new_txid();
         let db = s.db;
-        let exists = s
-            .run_parts(groups.clone(), move |shard, keys| {
-                let now = crate::db::now_ms();
-                keys.iter().any(|k| shard.dbs[db].contains(k, now))
-            })
-            .await;
-        if exists.contains(&true) {
-            s.unlock(groups.iter().map(|(sh, _)| *sh), txid);
-            return s.reply().int(0);
+        let last = groups.len() - 1;
+        let mut parts = parts.into_iter();
+        let mut exists = false;
+        let mut held = Vec::new();
+        for (i, (shard, keys)) in groups.into_iter().enumerate() {
+            let (_, pairs) = parts.next().expect("a part per group");
+            let seen = exists;
+            // Only the last shard writes in its lock request; the others' pairs wait here.
+            let mine = if i == last {
+                Some(pairs)
+            } else {
+                held.push((shard, pairs));
+                None
+            };
+            exists |= s
+                .lock_run(shard, keys.clone(), true, txid, move |sh| {
+                    let now = crate::db::now_ms();
+                    let here = keys.iter().any(|k| sh.dbs[db].contains(k, now));
+                    if let Some(pairs) = mine {
+                        if !seen && !here {
+                            set_pairs(sh, db, &pairs);
+                        }
+                        sh.unlock(txid);
+                    }
+                    here
+                })
+                .await;
         }
-        s.run_parts(parts, move |shard, pairs| {
-            set_pairs(shard, db, &pairs);
-            shard.unlock(txid);
-        })
-        .await;
-        s.reply().int(1)
+        for (shard, pairs) in held {
+            s.post(shard, move |sh| {
+                if !exists {
+                    set_pairs(sh, db, &pairs);
+                }
+                sh.unlock(txid);
+            });
+        }
+        s.reply().int(if exists { 0 } else { 1 })
     })
 }
 
 /// MGET across shards: shared locks on every key, each shard reads its keys (by position in the request, so a
-/// repeated key is read once per position) and the replies are put back in request order.
+/// repeated key is read once per position) as its lock is granted and stays locked until the last has read; the
+/// replies are put back in request order.
 fn mget_cross(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
     Box::pin(async move {
         let groups = s.group_keys(args[1..].iter());
@@ -676,19 +710,28 @@ fn mget_cross(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
             let part = parts.iter_mut().find(|(p, _)| *p == sh).expect("grouped");
             part.1.push((i, key.clone()));
         }
-        let txid = s.lock(&groups, false).await;
+        let txid = s.new_txid();
         let db = s.db;
-        let found = s
-            .run_parts(parts, move |shard, keys| {
-                let now = crate::db::now_ms();
-                let values: Vec<(usize, Option<Value>)> = keys
-                    .into_iter()
-                    .map(|(i, k)| (i, read(shard, db, &k, now).filter(|v| v.is_string()).cloned()))
-                    .collect();
-                shard.unlock(txid);
-                values
-            })
-            .await;
+        let last = groups.len() - 1;
+        let shards: Vec<usize> = groups.iter().map(|(sh, _)| *sh).collect();
+        let mut found = Vec::with_capacity(groups.len());
+        for (i, ((shard, keys), (_, part))) in groups.into_iter().zip(parts).enumerate() {
+            let values = s
+                .lock_run(shard, keys, false, txid, move |sh| {
+                    let now = crate::db::now_ms();
+                    let values: Vec<(usize, Option<Value>)> = part
+                        .into_iter()
+                        .map(|(i, k)| (i, read(sh, db, &k, now).filter(|v| v.is_string()).cloned()))
+                        .collect();
+                    if i == last {
+                        sh.unlock(txid);
+                    }
+                    values
+                })
+                .await;
+            found.push(values);
+        }
+        s.unlock(shards[..last].iter().copied(), txid);
         let mut values: Vec<Option<Value>> = vec![None; args.len() - 1];
         for (i, v) in found.into_iter().flatten() {
             values[i] = v;
