@@ -796,12 +796,7 @@ async fn move_across(s: &mut Session, args: Vec<Bytes>, from: End, to: End, bloc
     };
     if let Moved::Value(v) = moved {
         let pushed = v.clone();
-        s.post(ds, move |sh| {
-            push_values(sh, db, &dst, to, std::slice::from_ref(&pushed), crate::db::now_ms());
-            sh.blocking.signal(db, &dst);
-            sh.unlock(txid);
-            sh.serve_ready();
-        });
+        s.post(ds, move |sh| land_moved(sh, db, &dst, to, pushed, txid));
         return s.reply().bulk(&v);
     }
     if dst_locked {
@@ -812,6 +807,15 @@ async fn move_across(s: &mut Session, args: Vec<Bytes>, from: End, to: End, bloc
         _ if blocking => move_across_locked(s, args, from, to, true).await,
         _ => s.reply().null(),
     }
+}
+
+/// The destination's side of a move between shards: push the element, release the destination's lock, and serve
+/// the clients the push made ready.
+fn land_moved(sh: &mut Shard, db: usize, dst: &[u8], to: End, value: Bytes, txid: u64) {
+    push_values(sh, db, dst, to, std::slice::from_ref(&value), crate::db::now_ms());
+    sh.blocking.signal(db, dst);
+    sh.unlock(txid);
+    sh.serve_ready();
 }
 
 /// The move between shards under exclusive locks on both keys, taken before anything is read: check types, pop
@@ -850,13 +854,7 @@ async fn move_across_locked(s: &mut Session, args: Vec<Bytes>, from: End, to: En
     };
     // The source stays locked until the element is in the destination: nobody sees it in neither list.
     let pushed = v.clone();
-    s.on_shard(ds, move |sh| {
-        push_values(sh, db, &dst, to, std::slice::from_ref(&pushed), crate::db::now_ms());
-        sh.blocking.signal(db, &dst);
-        sh.unlock(txid);
-        sh.serve_ready();
-    })
-    .await;
+    s.on_shard(ds, move |sh| land_moved(sh, db, &dst, to, pushed, txid)).await;
     s.unlock([ss], txid);
     s.reply().bulk(&v)
 }
