@@ -269,35 +269,26 @@ fn renames_across_shards_are_atomic() {
     let (a, b) = apart("ra");
     let mut c = s.client();
     let _: () = q(&mut c, &["SET", &a, "v"]);
-    let mut handles = Vec::new();
-    for m in 0..4 {
-        let mut c = s.client();
-        let (a, b) = (a.clone(), b.clone());
-        handles.push(std::thread::spawn(move || {
-            for i in 0..300 {
-                let (from, to) = if (i + m) % 2 == 0 { (&a, &b) } else { (&b, &a) };
-                // The key may be under the other name by now: "no such key" is an answer too.
-                let r: redis::RedisResult<redis::Value> =
-                    redis::cmd(if i % 2 == 0 { "RENAME" } else { "RENAMENX" }).arg(from).arg(to).query(&mut c);
-                if let Err(e) = r {
-                    assert!(e.to_string().contains("no such key"), "{e}");
-                }
+    let (wa, wb, ra, rb) = (a.clone(), b.clone(), a.clone(), b.clone());
+    race(
+        &s,
+        4,
+        2,
+        300,
+        move |c, m, i| {
+            let (from, to) = if (i + m) % 2 == 0 { (&wa, &wb) } else { (&wb, &wa) };
+            // The key may be under the other name by now: "no such key" is an answer too.
+            let r: redis::RedisResult<redis::Value> =
+                redis::cmd(if i % 2 == 0 { "RENAME" } else { "RENAMENX" }).arg(from).arg(to).query(c);
+            if let Err(e) = r {
+                assert!(e.to_string().contains("no such key"), "{e}");
             }
-        }));
-    }
-    for _ in 0..2 {
-        let mut c = s.client();
-        let (a, b) = (a.clone(), b.clone());
-        handles.push(std::thread::spawn(move || {
-            for _ in 0..300 {
-                let (x, y): (i64, i64) = redis::pipe().atomic().exists(&a).exists(&b).query(&mut c).unwrap();
-                assert_eq!(x + y, 1, "a transaction saw a rename half done");
-            }
-        }));
-    }
-    for h in handles {
-        h.join().unwrap();
-    }
+        },
+        move |c| {
+            let (x, y): (i64, i64) = redis::pipe().atomic().exists(&ra).exists(&rb).query(c).unwrap();
+            assert_eq!(x + y, 1, "a transaction saw a rename half done");
+        },
+    );
     assert_eq!(q::<i64>(&mut c, &["EXISTS", &a, &b]), 1);
 }
 

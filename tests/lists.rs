@@ -358,34 +358,25 @@ fn moves_across_shards_are_atomic() {
     let mut c = s.client();
     let items: Vec<String> = (0..40).map(|i| i.to_string()).collect();
     q::<i64>(&mut c, &[&["RPUSH", &a][..], &items.iter().map(String::as_str).collect::<Vec<_>>()].concat());
-    let mut handles = Vec::new();
-    for m in 0..4 {
-        let mut c = s.client();
-        let (a, b) = (a.clone(), b.clone());
-        handles.push(std::thread::spawn(move || {
-            for i in 0..400 {
-                let (from, to) = if (i + m) % 2 == 0 { (&a, &b) } else { (&b, &a) };
-                if i % 3 == 0 {
-                    q::<Option<String>>(&mut c, &["RPOPLPUSH", from, to]);
-                } else {
-                    q::<Option<String>>(&mut c, &["LMOVE", from, to, "LEFT", "RIGHT"]);
-                }
+    let (wa, wb, ra, rb) = (a.clone(), b.clone(), a.clone(), b.clone());
+    race(
+        &s,
+        4,
+        2,
+        400,
+        move |c, m, i| {
+            let (from, to) = if (i + m) % 2 == 0 { (&wa, &wb) } else { (&wb, &wa) };
+            if i % 3 == 0 {
+                q::<Option<String>>(c, &["RPOPLPUSH", from, to]);
+            } else {
+                q::<Option<String>>(c, &["LMOVE", from, to, "LEFT", "RIGHT"]);
             }
-        }));
-    }
-    for _ in 0..2 {
-        let mut c = s.client();
-        let (a, b) = (a.clone(), b.clone());
-        handles.push(std::thread::spawn(move || {
-            for _ in 0..400 {
-                let (x, y): (i64, i64) = redis::pipe().atomic().llen(&a).llen(&b).query(&mut c).unwrap();
-                assert_eq!(x + y, 40, "a transaction saw a move half done: {x} + {y}");
-            }
-        }));
-    }
-    for h in handles {
-        h.join().unwrap();
-    }
+        },
+        move |c| {
+            let (x, y): (i64, i64) = redis::pipe().atomic().llen(&ra).llen(&rb).query(c).unwrap();
+            assert_eq!(x + y, 40, "a transaction saw a move half done: {x} + {y}");
+        },
+    );
     let mut all = strs(&mut c, &["LRANGE", &a, "0", "-1"]);
     all.extend(strs(&mut c, &["LRANGE", &b, "0", "-1"]));
     all.sort_by_key(|v| v.parse::<u32>().unwrap());

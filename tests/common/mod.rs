@@ -270,3 +270,26 @@ pub fn wait_blocked(c: &mut redis::Connection, n: usize) {
         std::thread::sleep(Duration::from_millis(1));
     }
 }
+
+/// Races `writers` threads, each calling `write(connection, writer, round)` for `rounds` rounds, against `readers`
+/// threads calling `read(connection)` as often, every thread on a connection of its own (so on several shard
+/// threads); returns when all are done, and fails the test if any assertion in them failed.
+pub fn race<W, R>(s: &Server, writers: usize, readers: usize, rounds: usize, write: W, read: R)
+where
+    W: Fn(&mut redis::Connection, usize, usize) + Send + Sync + 'static,
+    R: Fn(&mut redis::Connection) + Send + Sync + 'static,
+{
+    let (write, read) = (std::sync::Arc::new(write), std::sync::Arc::new(read));
+    let mut handles = Vec::new();
+    for w in 0..writers {
+        let (mut c, write) = (s.client(), write.clone());
+        handles.push(std::thread::spawn(move || (0..rounds).for_each(|i| write(&mut c, w, i))));
+    }
+    for _ in 0..readers {
+        let (mut c, read) = (s.client(), read.clone());
+        handles.push(std::thread::spawn(move || (0..rounds).for_each(|_| read(&mut c))));
+    }
+    for h in handles {
+        h.join().expect("a racing thread failed");
+    }
+}
