@@ -7,6 +7,9 @@
 //!    (shared for readers, exclusive for writers) and wait until it grants;
 //! 2. execute: run each shard's part (in parallel) and release that shard's locks in the same message.
 //!
+//! A lock request may instead carry its shard's part (`Grant::Run`), which the shard runs the moment it grants
+//! the lock: the coordinator then pays one round trip per shard, not two (MSET, MGET, RENAME, list moves and pops).
+//!
 //! While a key is locked, any other command touching it on that shard is deferred (its whole batch, to keep the
 //! connection's order) and resumed when the lock is released; other keys run on undisturbed. Readers of a key
 //! locked shared proceed. Lock requests are granted first come, first served per shard, and never overtake an
