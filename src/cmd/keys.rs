@@ -11,7 +11,6 @@ use crate::db::{access_clock, Value};
 use crate::glob::glob_match;
 use crate::proto::errors;
 use crate::shard::slot::key_shard;
-use crate::shard::Shard;
 use bytes::Bytes;
 
 pub const HANDLERS: &[(&str, Handler)] = &[
@@ -332,103 +331,36 @@ fn renamenx(ctx: &mut Ctx, args: &[Bytes]) {
     rename_generic(ctx, args, true)
 }
 
-/// What the source's side of a rename between shards found.
-enum Taken {
-    Entry(Option<(Value, u64)>),
+/// Why a rename between shards renamed nothing.
+enum Unrenamed {
     NoSuchKey,
     DestinationExists,
 }
 
-/// RENAME/RENAMENX between shards, as LMOVE between shards does it (`lists::move_across`): the destination is
-/// locked from before the source's entry is taken until it is stored, the source only across its check and
-/// removal; shards are locked in ascending order, each lock request carrying its first step, and the store is
-/// posted without waiting.
+/// RENAME/RENAMENX between shards (`Session::move_across`, as LMOVE between shards): the entry moves with its TTL.
 async fn rename_across(s: &mut Session, args: Vec<Bytes>, nx: bool) {
-    let (src, dst) = (args[1].clone(), args[2].clone());
-    let n = s.nshards();
-    let (ss, ds) = (key_shard(&src, n), key_shard(&dst, n));
     let db = s.db;
-    let txid = s.new_txid();
-    let take = move |sh: &mut Shard, src: &[u8]| {
-        let e = sh.dbs[db].remove(src);
-        sh.unlock(txid);
-        Taken::Entry(e.map(|e| (e.value, e.expire_at)))
-    };
-    let (taken, dst_locked) = if ds < ss {
-        let d = dst.clone();
-        let dst_exists =
-            s.lock_run(ds, vec![dst.clone()], true, txid, move |sh| sh.dbs[db].contains(&d, crate::db::now_ms())).await;
-        let k = src.clone();
-        let taken = s
-            .lock_run(ss, vec![src.clone()], true, txid, move |sh| {
-                if !sh.dbs[db].contains(&k, crate::db::now_ms()) {
-                    sh.unlock(txid);
-                    Taken::NoSuchKey
-                } else if nx && dst_exists {
-                    sh.unlock(txid);
-                    Taken::DestinationExists
-                } else {
-                    take(sh, &k)
-                }
-            })
-            .await;
-        (taken, true)
-    } else {
-        let k = src.clone();
-        let src_exists = s
-            .lock_run(ss, vec![src.clone()], true, txid, move |sh| {
-                let exists = sh.dbs[db].contains(&k, crate::db::now_ms());
-                if !exists {
-                    sh.unlock(txid);
-                }
-                exists
-            })
-            .await;
-        if !src_exists {
-            (Taken::NoSuchKey, false)
-        } else {
-            let d = dst.clone();
-            let dst_exists = s
-                .lock_run(ds, vec![dst.clone()], true, txid, move |sh| {
-                    let exists = sh.dbs[db].contains(&d, crate::db::now_ms());
-                    if nx && exists {
-                        sh.unlock(txid);
-                    }
-                    exists
-                })
-                .await;
-            if nx && dst_exists {
-                s.unlock([ss], txid);
-                (Taken::DestinationExists, false)
-            } else {
-                let k = src.clone();
-                (s.on_shard(ss, move |sh| take(sh, &k)).await, true)
-            }
-        }
-    };
-    match taken {
-        Taken::Entry(entry) => {
-            s.post(ds, move |sh| {
+    let (src, k, d, dst) = (args[1].clone(), args[1].clone(), args[2].clone(), args[2].clone());
+    let renamed = s
+        .move_across(
+            &args[1],
+            &args[2],
+            move |sh| if sh.dbs[db].contains(&k, crate::db::now_ms()) { Ok(()) } else { Err(Unrenamed::NoSuchKey) },
+            move |sh| sh.dbs[db].contains(&d, crate::db::now_ms()),
+            move |dst_exists| (nx && dst_exists).then_some(Unrenamed::DestinationExists),
+            move |sh| (sh.dbs[db].remove(&src).map(|e| (e.value, e.expire_at)), ()),
+            move |sh, entry| {
                 if let Some((value, at)) = entry {
                     sh.dbs[db].set(&dst, value, at, crate::db::now_ms());
                 }
-                sh.unlock(txid);
-            });
-            if nx {
-                s.reply().int(1)
-            } else {
-                s.reply().ok()
-            }
-        }
-        refused => {
-            if dst_locked {
-                s.unlock([ds], txid);
-            }
-            match refused {
-                Taken::NoSuchKey => s.reply().error(errors::NO_SUCH_KEY),
-                _ => s.reply().int(0),
-            }
-        }
+            },
+        )
+        .await;
+    match renamed {
+        Ok(()) if nx => s.reply().int(1),
+        Ok(()) => s.reply().ok(),
+        Err(Unrenamed::NoSuchKey) => s.reply().error(errors::NO_SUCH_KEY),
+        Err(Unrenamed::DestinationExists) => s.reply().int(0),
     }
 }
 

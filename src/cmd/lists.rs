@@ -705,9 +705,8 @@ fn brpoplpush(ctx: &mut Ctx, args: &[Bytes]) {
     bmove(ctx, args, End::Tail, End::Head)
 }
 
-/// What the source's side of a move between shards found.
-enum Moved {
-    Value(Bytes),
+/// Why a move between shards moved nothing.
+enum Unmoved {
     WrongType,
     Empty,
 }
@@ -717,105 +716,48 @@ fn list_type(sh: &mut Shard, db: usize, key: &[u8]) -> Option<bool> {
     sh.dbs[db].peek(key, crate::db::now_ms()).map(|e| matches!(e.value, Value::List(_)))
 }
 
-/// LMOVE/RPOPLPUSH/BLMOVE/BRPOPLPUSH between two shards. The destination is locked from before the pop until the
-/// push lands, so nobody who reads it sees the element in neither list; the source needs its lock only across its
-/// type check and pop. Shards are locked in ascending order (`shard::locks`), each lock request carrying its first
-/// step (`Session::lock_run`), and the push is posted without waiting: one or two round trips in all. A blocking
-/// form that finds the source empty starts over on `move_across_locked`, which registers the waiter while both
-/// keys are locked.
+/// Pushes a moved element onto its destination and marks the key ready for clients blocked on it.
+fn push_moved(sh: &mut Shard, db: usize, dst: &[u8], to: End, value: Bytes) {
+    push_values(sh, db, dst, to, std::slice::from_ref(&value), crate::db::now_ms());
+    sh.blocking.signal(db, dst);
+}
+
+/// LMOVE/RPOPLPUSH/BLMOVE/BRPOPLPUSH between two shards (`Session::move_across`: one or two round trips). A
+/// blocking form that finds the source empty starts over on `move_across_locked`, which registers the waiter
+/// while both keys are locked.
 async fn move_across(s: &mut Session, args: Vec<Bytes>, from: End, to: End, blocking: bool) {
     let blocking = blocking && s.may_block();
-    let (src, dst) = (args[1].clone(), args[2].clone());
-    let n = s.nshards();
-    let (ss, ds) = (key_shard(&src, n), key_shard(&dst, n));
     let db = s.db;
-    let txid = s.new_txid();
-    let (moved, dst_locked) = if ds < ss {
-        // The destination first: lock it and read its type. Then the source's whole part, in one step.
-        let d = dst.clone();
-        let dst_type = s.lock_run(ds, vec![dst.clone()], true, txid, move |sh| list_type(sh, db, &d)).await;
-        let k = src.clone();
-        let moved = s
-            .lock_run(ss, vec![src.clone()], true, txid, move |sh| {
-                let moved = match list_type(sh, db, &k) {
-                    Some(false) => Moved::WrongType,
-                    Some(true) if dst_type == Some(false) => Moved::WrongType,
-                    Some(true) => {
-                        pop_n(sh, db, &k, from, 1, crate::db::now_ms()).pop().map_or(Moved::Empty, Moved::Value)
-                    }
-                    None => Moved::Empty,
-                };
-                sh.unlock(txid);
-                moved
-            })
-            .await;
-        (moved, true)
-    } else {
-        // The source first: lock it and read its type, and keep it locked only if it holds a list.
-        let k = src.clone();
-        let src_type = s
-            .lock_run(ss, vec![src.clone()], true, txid, move |sh| {
-                let t = list_type(sh, db, &k);
-                if t != Some(true) {
-                    sh.unlock(txid);
+    let (src, k, d, dst) = (args[1].clone(), args[1].clone(), args[2].clone(), args[2].clone());
+    let moved = s
+        .move_across(
+            &args[1],
+            &args[2],
+            move |sh| match list_type(sh, db, &k) {
+                Some(true) => Ok(()),
+                Some(false) => Err(Unmoved::WrongType),
+                None => Err(Unmoved::Empty),
+            },
+            move |sh| list_type(sh, db, &d),
+            |dst_type| (dst_type == Some(false)).then_some(Unmoved::WrongType),
+            move |sh| {
+                // Under the lock the source cannot empty out, short of FLUSHALL/SWAPDB racing in.
+                let v = pop_n(sh, db, &src, from, 1, crate::db::now_ms()).pop();
+                (v.clone(), v)
+            },
+            move |sh, v| {
+                if let Some(v) = v {
+                    push_moved(sh, db, &dst, to, v);
                 }
-                t
-            })
-            .await;
-        match src_type {
-            Some(false) => (Moved::WrongType, false),
-            None => (Moved::Empty, false),
-            Some(true) => {
-                let d = dst.clone();
-                let dst_ok = s
-                    .lock_run(ds, vec![dst.clone()], true, txid, move |sh| {
-                        let ok = list_type(sh, db, &d) != Some(false);
-                        if !ok {
-                            sh.unlock(txid);
-                        }
-                        ok
-                    })
-                    .await;
-                if dst_ok {
-                    let k = src.clone();
-                    let popped = s
-                        .on_shard(ss, move |sh| {
-                            let v = pop_n(sh, db, &k, from, 1, crate::db::now_ms()).pop();
-                            sh.unlock(txid);
-                            v
-                        })
-                        .await;
-                    // Under the lock the source cannot empty out, short of FLUSHALL/SWAPDB racing in.
-                    (popped.map_or(Moved::Empty, Moved::Value), true)
-                } else {
-                    s.unlock([ss], txid);
-                    (Moved::WrongType, false)
-                }
-            }
-        }
-    };
-    if let Moved::Value(v) = moved {
-        let pushed = v.clone();
-        s.post(ds, move |sh| land_moved(sh, db, &dst, to, pushed, txid));
-        return s.reply().bulk(&v);
-    }
-    if dst_locked {
-        s.unlock([ds], txid);
-    }
+            },
+        )
+        .await;
     match moved {
-        Moved::WrongType => s.reply().error(errors::WRONGTYPE),
+        Ok(Some(v)) => s.reply().bulk(&v),
+        Err(Unmoved::WrongType) => s.reply().error(errors::WRONGTYPE),
         _ if blocking => move_across_locked(s, args, from, to, true).await,
         _ => s.reply().null(),
     }
-}
-
-/// The destination's side of a move between shards: push the element, release the destination's lock, and serve
-/// the clients the push made ready.
-fn land_moved(sh: &mut Shard, db: usize, dst: &[u8], to: End, value: Bytes, txid: u64) {
-    push_values(sh, db, dst, to, std::slice::from_ref(&value), crate::db::now_ms());
-    sh.blocking.signal(db, dst);
-    sh.unlock(txid);
-    sh.serve_ready();
 }
 
 /// The move between shards under exclusive locks on both keys, taken before anything is read: check types, pop
@@ -854,7 +796,12 @@ async fn move_across_locked(s: &mut Session, args: Vec<Bytes>, from: End, to: En
     };
     // The source stays locked until the element is in the destination: nobody sees it in neither list.
     let pushed = v.clone();
-    s.on_shard(ds, move |sh| land_moved(sh, db, &dst, to, pushed, txid)).await;
+    s.on_shard(ds, move |sh| {
+        push_moved(sh, db, &dst, to, pushed);
+        sh.unlock(txid);
+        sh.serve_ready();
+    })
+    .await;
     s.unlock([ss], txid);
     s.reply().bulk(&v)
 }

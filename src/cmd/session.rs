@@ -602,6 +602,90 @@ impl Session {
         rx.await.expect("shard dropped a lock request")
     }
 
+    /// Moves something from key `src` on one shard to key `dst` on another (LMOVE, RENAME) so that it looks
+    /// atomic. The destination is locked from before the source gives it up until it lands, so whoever reads the
+    /// destination waits for it; the source is locked only across its check and `take`. Shards are locked in
+    /// ascending order, each lock request carrying its step (`lock_run`), and `land` is posted without waiting:
+    /// one or two round trips in all. In the order of Redis's checks: `check_src`, then `refuse` with what
+    /// `probe_dst` found, then `take` returns what lands and what the caller gets back.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn move_across<D, T, U, R>(
+        &self,
+        src: &Bytes,
+        dst: &Bytes,
+        check_src: impl FnOnce(&mut Shard) -> Result<(), R> + Send + 'static,
+        probe_dst: impl FnOnce(&mut Shard) -> D + Send + 'static,
+        refuse: impl FnOnce(D) -> Option<R> + Send + 'static,
+        take: impl FnOnce(&mut Shard) -> (T, U) + Send + 'static,
+        land: impl FnOnce(&mut Shard, T) + Send + 'static,
+    ) -> Result<U, R>
+    where
+        D: Send + 'static,
+        T: Send + 'static,
+        U: Send + 'static,
+        R: Send + 'static,
+    {
+        let n = self.nshards();
+        let (ss, ds) = (key_shard(src, n), key_shard(dst, n));
+        let txid = self.new_txid();
+        let taken = if ds < ss {
+            // The destination first; then the source's whole part, in one step.
+            let found = self.lock_run(ds, vec![dst.clone()], true, txid, probe_dst).await;
+            self.lock_run(ss, vec![src.clone()], true, txid, move |sh| {
+                let taken = check_src(sh).and_then(|()| refuse(found).map_or(Ok(()), Err)).map(|()| take(sh));
+                sh.unlock(txid);
+                taken
+            })
+            .await
+        } else {
+            // The source first, kept locked only if it passes; then the destination; then the take.
+            let checked = self
+                .lock_run(ss, vec![src.clone()], true, txid, move |sh| {
+                    let checked = check_src(sh);
+                    if checked.is_err() {
+                        sh.unlock(txid);
+                    }
+                    checked
+                })
+                .await;
+            checked?;
+            let refused = self
+                .lock_run(ds, vec![dst.clone()], true, txid, move |sh| {
+                    let refused = refuse(probe_dst(sh));
+                    if refused.is_some() {
+                        sh.unlock(txid);
+                    }
+                    refused
+                })
+                .await;
+            if let Some(r) = refused {
+                self.unlock([ss], txid);
+                return Err(r);
+            }
+            Ok(self
+                .on_shard(ss, move |sh| {
+                    let taken = take(sh);
+                    sh.unlock(txid);
+                    taken
+                })
+                .await)
+        };
+        // Here the destination is still locked.
+        match taken {
+            Ok((landing, back)) => {
+                self.post(ds, move |sh| {
+                    land(sh, landing);
+                    sh.unlock(txid);
+                });
+                Ok(back)
+            }
+            Err(r) => {
+                self.unlock([ds], txid);
+                Err(r)
+            }
+        }
+    }
+
     /// Runs `f` on `shard` without waiting for it: at once on this connection's shard, else as a message, which
     /// the shard runs before anything this connection sends it later.
     pub fn post(&self, shard: usize, f: impl FnOnce(&mut Shard) + Send + 'static) {
