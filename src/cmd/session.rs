@@ -602,6 +602,43 @@ impl Session {
         rx.await.expect("shard dropped a lock request")
     }
 
+    /// Runs `part` on each group's shard with that group's payload, shard after shard in the ascending order of
+    /// `groups` (as `group_keys` gives them), each the moment the lock on the group's keys is granted (`lock_run`).
+    /// Every shard stays locked until the last has run its part, so the parts look like one step (MSET, MGET).
+    /// Returns the results in order.
+    pub async fn run_locked<T, R, F>(
+        &self,
+        groups: Vec<(usize, Vec<Bytes>)>,
+        payloads: Vec<T>,
+        exclusive: bool,
+        part: F,
+    ) -> Vec<R>
+    where
+        T: Send + 'static,
+        R: Send + 'static,
+        F: Fn(&mut Shard, T) -> R + Send + Clone + 'static,
+    {
+        let txid = self.new_txid();
+        let last = groups.len() - 1;
+        let shards: Vec<usize> = groups.iter().map(|(sh, _)| *sh).collect();
+        let mut results = Vec::with_capacity(groups.len());
+        for (i, ((shard, keys), payload)) in groups.into_iter().zip(payloads).enumerate() {
+            let part = part.clone();
+            let r = self
+                .lock_run(shard, keys, exclusive, txid, move |sh| {
+                    let r = part(sh, payload);
+                    if i == last {
+                        sh.unlock(txid);
+                    }
+                    r
+                })
+                .await;
+            results.push(r);
+        }
+        self.unlock(shards[..last].iter().copied(), txid);
+        results
+    }
+
     /// Moves something from key `src` on one shard to key `dst` on another (LMOVE, RENAME) so that it looks
     /// atomic. The destination is locked from before the source gives it up until it lands, so whoever reads the
     /// destination waits for it; the source is locked only across its check and `take`. Shards are locked in

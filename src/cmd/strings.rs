@@ -622,28 +622,16 @@ fn set_pairs(shard: &mut Shard, db: usize, pairs: &[(Bytes, Bytes)]) {
 }
 
 /// MSET across shards: each shard's pairs are written by its lock request the moment it is granted, and every
-/// shard but the last stays locked until all are written, so nobody who reads them sees half of it. The last
-/// shard releases at once; the others' releases are posted.
+/// shard stays locked until all are written (`Session::run_locked`), so nobody who reads them sees half of it.
 fn mset_cross(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
     Box::pin(async move {
         if !check_pairs(s, &args, "mset") {
             return;
         }
         let (groups, parts) = pairs_by_shard(s, &args);
-        let txid = s.new_txid();
         let db = s.db;
-        let last = groups.len() - 1;
-        let shards: Vec<usize> = groups.iter().map(|(sh, _)| *sh).collect();
-        for (i, ((shard, keys), (_, pairs))) in groups.into_iter().zip(parts).enumerate() {
-            s.lock_run(shard, keys, true, txid, move |sh| {
-                set_pairs(sh, db, &pairs);
-                if i == last {
-                    sh.unlock(txid);
-                }
-            })
-            .await;
-        }
-        s.unlock(shards[..last].iter().copied(), txid);
+        let pairs = parts.into_iter().map(|(_, pairs)| pairs).collect();
+        s.run_locked(groups, pairs, true, move |sh, pairs: Vec<(Bytes, Bytes)>| set_pairs(sh, db, &pairs)).await;
         s.reply().ok()
     })
 }
@@ -699,8 +687,8 @@ fn msetnx_cross(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
 }
 
 /// MGET across shards: shared locks on every key, each shard reads its keys (by position in the request, so a
-/// repeated key is read once per position) as its lock is granted and stays locked until the last has read; the
-/// replies are put back in request order.
+/// repeated key is read once per position) as its lock is granted and stays locked until the last has read
+/// (`Session::run_locked`); the replies are put back in request order.
 fn mget_cross(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
     Box::pin(async move {
         let groups = s.group_keys(args[1..].iter());
@@ -710,28 +698,16 @@ fn mget_cross(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
             let part = parts.iter_mut().find(|(p, _)| *p == sh).expect("grouped");
             part.1.push((i, key.clone()));
         }
-        let txid = s.new_txid();
         let db = s.db;
-        let last = groups.len() - 1;
-        let shards: Vec<usize> = groups.iter().map(|(sh, _)| *sh).collect();
-        let mut found = Vec::with_capacity(groups.len());
-        for (i, ((shard, keys), (_, part))) in groups.into_iter().zip(parts).enumerate() {
-            let values = s
-                .lock_run(shard, keys, false, txid, move |sh| {
-                    let now = crate::db::now_ms();
-                    let values: Vec<(usize, Option<Value>)> = part
-                        .into_iter()
-                        .map(|(i, k)| (i, read(sh, db, &k, now).filter(|v| v.is_string()).cloned()))
-                        .collect();
-                    if i == last {
-                        sh.unlock(txid);
-                    }
-                    values
-                })
-                .await;
-            found.push(values);
-        }
-        s.unlock(shards[..last].iter().copied(), txid);
+        let parts = parts.into_iter().map(|(_, part)| part).collect();
+        let found = s
+            .run_locked(groups, parts, false, move |sh, part: Vec<(usize, Bytes)>| {
+                let now = crate::db::now_ms();
+                part.into_iter()
+                    .map(|(i, k)| (i, read(sh, db, &k, now).filter(|v| v.is_string()).cloned()))
+                    .collect::<Vec<_>>()
+            })
+            .await;
         let mut values: Vec<Option<Value>> = vec![None; args.len() - 1];
         for (i, v) in found.into_iter().flatten() {
             values[i] = v;
