@@ -38,8 +38,6 @@ pub struct Shared {
     // Counters.
     pub next_client_id: AtomicU64,
     pub next_txid: AtomicU64,
-    /// Keys WATCHed by all clients together: while zero, multi-shard writes skip telling shards they touch keys.
-    pub watching: AtomicUsize,
     pub connected_clients: AtomicUsize,
     pub total_connections: AtomicU64,
     pub rejected_connections: AtomicU64,
@@ -69,7 +67,6 @@ impl Shared {
             timeout_secs: AtomicU64::new(config.timeout),
             next_client_id: AtomicU64::new(1),
             next_txid: AtomicU64::new(1),
-            watching: AtomicUsize::new(0),
             connected_clients: AtomicUsize::new(0),
             total_connections: AtomicU64::new(0),
             rejected_connections: AtomicU64::new(0),

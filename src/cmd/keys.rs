@@ -11,6 +11,7 @@ use crate::db::{access_clock, Value};
 use crate::glob::glob_match;
 use crate::proto::errors;
 use crate::shard::slot::key_shard;
+use crate::shard::Shard;
 use bytes::Bytes;
 
 pub const HANDLERS: &[(&str, Handler)] = &[
@@ -44,8 +45,13 @@ pub const HANDLERS: &[(&str, Handler)] = &[
 
 fn del(ctx: &mut Ctx, args: &[Bytes]) {
     let now = ctx.now;
-    let db = ctx.db();
-    let n = args[1..].iter().filter(|k| db.delete(k, now)).count();
+    let mut n = 0;
+    for k in &args[1..] {
+        if ctx.db().delete(k, now) {
+            ctx.modified(k);
+            n += 1;
+        }
+    }
     ctx.out.int(n as i64)
 }
 
@@ -69,7 +75,7 @@ async fn count_across(
     s: &mut Session,
     args: Vec<Bytes>,
     exclusive: bool,
-    op: fn(&mut crate::db::Db, &[u8], u64) -> bool,
+    op: fn(&mut Shard, usize, &[u8], u64) -> bool,
 ) {
     let n = s.nshards();
     // Duplicates stay: EXISTS counts a key each time it is named.
@@ -87,7 +93,7 @@ async fn count_across(
     let counts = s
         .run_parts(parts, move |shard, keys| {
             let now = crate::db::now_ms();
-            let n = keys.iter().filter(|k| op(&mut shard.dbs[db], k, now)).count();
+            let n = keys.iter().filter(|k| op(shard, db, k, now)).count();
             shard.unlock(txid);
             n
         })
@@ -96,15 +102,21 @@ async fn count_across(
 }
 
 fn del_cross(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
-    Box::pin(count_across(s, args, true, |db, k, now| db.delete(k, now)))
+    Box::pin(count_across(s, args, true, |sh, db, k, now| {
+        let deleted = sh.dbs[db].delete(k, now);
+        if deleted {
+            sh.modified(db, k);
+        }
+        deleted
+    }))
 }
 
 fn exists_cross(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
-    Box::pin(count_across(s, args, false, |db, k, now| db.contains(k, now)))
+    Box::pin(count_across(s, args, false, |sh, db, k, now| sh.dbs[db].contains(k, now)))
 }
 
 fn touch_cross(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
-    Box::pin(count_across(s, args, false, |db, k, now| db.touch(k, now)))
+    Box::pin(count_across(s, args, false, |sh, db, k, now| sh.dbs[db].touch(k, now)))
 }
 
 fn type_cmd(ctx: &mut Ctx, args: &[Bytes]) {
@@ -316,6 +328,8 @@ fn rename_generic(ctx: &mut Ctx, args: &[Bytes], nx: bool) {
     }
     let e = db.remove(&args[1]).expect("key just found");
     db.set(&args[2], e.value, e.expire_at, now);
+    ctx.modified(&args[1]);
+    ctx.modified(&args[2]);
     if nx {
         ctx.out.int(1)
     } else {
@@ -348,10 +362,17 @@ async fn rename_across(s: &mut Session, args: Vec<Bytes>, nx: bool) {
             move |sh| if sh.dbs[db].contains(&k, crate::db::now_ms()) { Ok(()) } else { Err(Unrenamed::NoSuchKey) },
             move |sh| sh.dbs[db].contains(&d, crate::db::now_ms()),
             move |dst_exists| (nx && dst_exists).then_some(Unrenamed::DestinationExists),
-            move |sh| (sh.dbs[db].remove(&src).map(|e| (e.value, e.expire_at)), ()),
+            move |sh| {
+                let taken = sh.dbs[db].remove(&src).map(|e| (e.value, e.expire_at));
+                if taken.is_some() {
+                    sh.modified(db, &src);
+                }
+                (taken, ())
+            },
             move |sh, entry| {
                 if let Some((value, at)) = entry {
                     sh.dbs[db].set(&dst, value, at, crate::db::now_ms());
+                    sh.modified(db, &dst);
                 }
             },
         )
@@ -415,6 +436,7 @@ fn copy(ctx: &mut Ctx, args: &[Bytes]) {
         return ctx.out.int(0);
     }
     dst.set(&args[2], value, at, now);
+    ctx.shard.modified(dst_db, &args[2]);
     ctx.out.int(1)
 }
 
@@ -440,6 +462,7 @@ fn copy_cross(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
                 let done = match value {
                     Some((v, at)) if replace || !sh.dbs[dst_db].contains(&dst, now) => {
                         sh.dbs[dst_db].set(&dst, v, at, now);
+                        sh.modified(dst_db, &dst);
                         true
                     }
                     _ => false,
@@ -468,6 +491,8 @@ fn move_cmd(ctx: &mut Ctx, args: &[Bytes]) {
     }
     let e = ctx.db().remove(&args[1]).expect("key just found");
     ctx.shard.dbs[target].set(&args[1], e.value, e.expire_at, now);
+    ctx.modified(&args[1]);
+    ctx.shard.modified(target, &args[1]);
     ctx.out.int(1)
 }
 
@@ -540,6 +565,7 @@ fn expire_generic(ctx: &mut Ctx, args: &[Bytes], unit_ms: bool, absolute: bool, 
     } else {
         db.set_expire(id, at as u64);
     }
+    ctx.modified(&args[1]);
     ctx.out.int(1)
 }
 
@@ -600,6 +626,7 @@ fn persist(ctx: &mut Ctx, args: &[Bytes]) {
     match db.find(&args[1], now) {
         Some(id) if db.entry(id).expire_at != 0 => {
             db.set_expire(id, 0);
+            ctx.modified(&args[1]);
             ctx.out.int(1)
         }
         _ => ctx.out.int(0),

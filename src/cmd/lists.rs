@@ -1,8 +1,8 @@
 //! List commands, and the blocking pops that job queues are built on.
 //!
 //! Lists are `db::list::List` (packed nodes of many elements). An emptied list is deleted. Commands that add to a
-//! list signal the key ready (`Ctx::signal_ready`) so the shard serves clients blocked on it once the command
-//! completes.
+//! list report it through the write path (`Ctx::modified`, `Shard::modified`), which serves clients blocked on it
+//! once the command completes; every change to a list is reported there, and only a real change.
 //!
 //! The blocking commands run their non-blocking form first; when every key is empty they register the client as
 //! a waiter on the keys' shard(s) (`shard::blocking`) in the same step, and the connection waits for a wake, its
@@ -14,7 +14,7 @@ use super::{Ctx, Handler, LocalFuture, Session};
 use crate::db::list::{Elem, List};
 use crate::db::Value;
 use crate::proto::{errors, Out};
-use crate::shard::blocking::Undo;
+use crate::shard::blocking::{Finish, Undo};
 use crate::shard::slot::key_shard;
 use crate::shard::Shard;
 use bytes::Bytes;
@@ -61,16 +61,6 @@ impl End {
             None
         }
     }
-}
-
-/// Gives back elements popped for a blocked client that went away before it could take them: they return to the
-/// end they came from, in their original order.
-pub fn undo_pop(shard: &mut Shard, undo: Undo) {
-    let now = crate::db::now_ms();
-    let end = if undo.head { End::Head } else { End::Tail };
-    let back: Vec<Bytes> = undo.values.into_iter().rev().collect();
-    push_values(shard, undo.db, &undo.key, end, &back, now);
-    shard.blocking.signal(undo.db, &undo.key);
 }
 
 /// A key's list for reading: Ok(None) when absent, Err when it holds another type.
@@ -122,7 +112,7 @@ fn push(ctx: &mut Ctx, args: &[Bytes], end: End, only_existing: bool) {
         }
     }
     let len = list.len();
-    ctx.signal_ready(key);
+    ctx.modified(key);
     ctx.out.int(len as i64)
 }
 
@@ -161,6 +151,9 @@ fn pop_n(shard: &mut Shard, db: usize, key: &[u8], end: End, count: usize, now: 
         }
     }
     drop_if_empty(shard, db, key, now);
+    if !out.is_empty() {
+        shard.modified(db, key);
+    }
     out
 }
 
@@ -291,6 +284,7 @@ fn lset(ctx: &mut Ctx, args: &[Bytes]) {
             Err(e) => ctx.out.error(e),
             Ok(Some(p)) => {
                 l.set(p, &args[3]);
+                ctx.modified(&args[1]);
                 ctx.out.ok()
             }
             Ok(None) => ctx.out.error("ERR index out of range"),
@@ -312,6 +306,7 @@ fn linsert(ctx: &mut Ctx, args: &[Bytes]) {
         Ok(Some(l)) => {
             if l.insert_at_pivot(&args[3], &args[4], after) {
                 let n = l.len();
+                ctx.modified(&args[1]);
                 ctx.out.int(n as i64)
             } else {
                 ctx.out.int(-1)
@@ -332,6 +327,9 @@ fn lrem(ctx: &mut Ctx, args: &[Bytes]) {
     };
     let (db, now) = (ctx.db, ctx.now);
     drop_if_empty(ctx.shard, db, &args[1], now);
+    if removed > 0 {
+        ctx.modified(&args[1]);
+    }
     ctx.out.int(removed as i64)
 }
 
@@ -339,22 +337,29 @@ fn ltrim(ctx: &mut Ctx, args: &[Bytes]) {
     let (Ok(start), Ok(stop)) = (args::int(&args[2]), args::int(&args[3])) else {
         return ctx.out.error(errors::NOT_INTEGER);
     };
-    match list_ref(ctx, &args[1]) {
+    // As in Redis, LTRIM of an existing list counts as a change even when it keeps every element.
+    let trimmed = match list_ref(ctx, &args[1]) {
         Err(()) => return ctx.out.error(errors::WRONGTYPE),
-        Ok(None) => {}
-        Ok(Some(l)) => match clamp_range(start, stop, l.len()) {
-            Some((s, e)) => l.retain_range(s, e),
-            None => {
-                let n = l.len();
-                if n > 0 {
-                    // Keep nothing: trim everything away.
-                    while l.pop_front().is_some() {}
+        Ok(None) => false,
+        Ok(Some(l)) => {
+            match clamp_range(start, stop, l.len()) {
+                Some((s, e)) => l.retain_range(s, e),
+                None => {
+                    let n = l.len();
+                    if n > 0 {
+                        // Keep nothing: trim everything away.
+                        while l.pop_front().is_some() {}
+                    }
                 }
             }
-        },
-    }
+            true
+        }
+    };
     let (db, now) = (ctx.db, ctx.now);
     drop_if_empty(ctx.shard, db, &args[1], now);
+    if trimmed {
+        ctx.modified(&args[1]);
+    }
     ctx.out.ok()
 }
 
@@ -459,6 +464,7 @@ fn move_one(ctx: &mut Ctx, src: &Bytes, dst: &Bytes, from: End, to: End) {
     if !src_is_list || !dst_ok {
         return ctx.out.error(errors::WRONGTYPE);
     }
+    // Both ends report their change through the write path (`pop_n`, `push_values`, `rotate`).
     let v = if src == dst {
         rotate(ctx.shard, db, src, from, to, now)
     } else {
@@ -466,7 +472,6 @@ fn move_one(ctx: &mut Ctx, src: &Bytes, dst: &Bytes, from: End, to: End) {
         push_values(ctx.shard, db, dst, to, std::slice::from_ref(&v), now);
         v
     };
-    ctx.signal_ready(dst);
     ctx.out.bulk(&v);
 }
 
@@ -487,6 +492,7 @@ fn rotate(shard: &mut Shard, db: usize, key: &[u8], from: End, to: End, now: u64
         End::Tail => l.push_back(&v),
     }
     l.after_shrink();
+    shard.modified(db, key);
     v
 }
 
@@ -506,6 +512,7 @@ fn push_values(shard: &mut Shard, db: usize, key: &[u8], to: End, values: &[Byte
             }
         }
     }
+    shard.modified(db, key);
 }
 
 fn lmove_args(args: &[Bytes]) -> Result<(End, End), &'static str> {
@@ -719,7 +726,6 @@ fn list_type(sh: &mut Shard, db: usize, key: &[u8]) -> Option<bool> {
 /// Pushes a moved element onto its destination and marks the key ready for clients blocked on it.
 fn push_moved(sh: &mut Shard, db: usize, dst: &[u8], to: End, value: Bytes) {
     push_values(sh, db, dst, to, std::slice::from_ref(&value), crate::db::now_ms());
-    sh.blocking.signal(db, dst);
 }
 
 /// LMOVE/RPOPLPUSH/BLMOVE/BRPOPLPUSH between two shards (`Session::move_across`: one or two round trips). A
@@ -781,7 +787,8 @@ async fn move_across_locked(s: &mut Session, args: Vec<Bytes>, from: End, to: En
     if src_type.is_none() {
         if blocking {
             let keys = vec![src.clone()];
-            s.block_across(vec![(ss, keys)], args.clone()).await;
+            // The destination lives on another shard: the source's shard tells the client to move it itself.
+            s.block_across(vec![(ss, keys)], args.clone(), Finish::Retry).await;
         } else {
             s.reply().null();
         }
@@ -913,7 +920,7 @@ fn pop_cross(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
                 write_pop(&mut s.reply(), &key, &values, shape);
             }
             None if blocking && s.may_block() => {
-                s.block_across(groups, args.clone()).await;
+                s.block_across(groups, args.clone(), Finish::RunUnlessChanged).await;
                 s.unlock(shards, txid);
             }
             None => {

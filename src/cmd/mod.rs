@@ -20,7 +20,7 @@ pub mod table;
 
 use crate::db::Db;
 use crate::proto::Out;
-use crate::shard::blocking::{Block, Undo, Waiter};
+use crate::shard::blocking::{Block, Finish, Undo, Waiter};
 use crate::shard::Shard;
 use bytes::Bytes;
 use std::future::Future;
@@ -35,6 +35,8 @@ pub use session::Session;
 /// The context of a command running on a shard.
 pub struct Ctx<'a> {
     pub shard: &'a mut Shard,
+    /// The command running.
+    pub cmd: &'static Command,
     pub db: usize,
     pub out: Out<'a>,
     /// Unix milliseconds, read once per batch: every command of a batch sees the same clock, as in Redis.
@@ -52,9 +54,12 @@ impl Ctx<'_> {
         &mut self.shard.dbs[self.db]
     }
 
-    /// Tells the shard that `key` received data, so clients blocked on it are served after this command.
-    pub fn signal_ready(&mut self, key: &[u8]) {
-        self.shard.blocking.signal(self.db, key);
+    /// Reports that this command changed `key` in its database: the write path (`Shard::modified`) fails the
+    /// transactions watching it and serves the clients blocked on it once the command completes. Called only for
+    /// real changes.
+    #[inline]
+    pub fn modified(&mut self, key: &[u8]) {
+        self.shard.modified(self.db, key);
     }
 
     /// Every key of a blocking command is empty: register the client on them (on this shard) and reply nothing,
@@ -64,6 +69,7 @@ impl Ctx<'_> {
             Some(block) => {
                 let waiter = Waiter {
                     block: block.clone(),
+                    cmd: self.cmd,
                     // Copied out of the read buffer, which the waiting client hands back.
                     args: Arc::new({
                         let mut args = args.to_vec();
@@ -72,7 +78,7 @@ impl Ctx<'_> {
                     }),
                     db: self.db,
                     resp3: self.out.resp3,
-                    local: true,
+                    finish: Finish::Run,
                 };
                 self.shard.blocking.register(keys, waiter);
                 self.blocked = true;
@@ -189,6 +195,8 @@ pub struct Stats {
     pub net_output_bytes: u64,
     /// Commands run, for sampling which ones are timed.
     pub tick: u64,
+    /// Changes to the keyspace (`Shard::modified`), as Redis's `server.dirty`: a step that moved it wrote.
+    pub dirty: u64,
 }
 
 #[derive(Default, Clone, Copy)]
@@ -230,6 +238,7 @@ impl Stats {
         self.keyspace_misses += other.keyspace_misses;
         self.net_input_bytes += other.net_input_bytes;
         self.net_output_bytes += other.net_output_bytes;
+        self.dirty += other.dirty;
     }
 
     pub fn total_calls(&self) -> u64 {

@@ -8,14 +8,15 @@
 //! those keys, and clients blocked on them are served only after EXEC, as in Redis. Inside EXEC a blocking pop
 //! does not block: it answers as its non-blocking form would.
 //!
-//! WATCH registers the client's flag with the shard that owns each key. Every write command raises the flags of
-//! the watched keys it names (a single-shard command on its shard, as it runs; a multi-shard one just before it
-//! runs; FLUSHDB, FLUSHALL and SWAPDB raise every flag), and EXEC answers with a null array when the flag is up.
-//! This is stricter than Redis, which raises the flag only when a key's value actually changes: a write that
-//! changes nothing (DEL of a missing key, say) also fails a watching EXEC here, and a key that merely expires
-//! does not.
+//! WATCH registers the client's flag with the shard that owns each key, and EXEC answers with a null array when
+//! the flag is up. The flag is raised by the write path (`Shard::modified`) when a command really changes a
+//! watched key, on whichever shard and by whichever route it runs, as Redis's `signalModifiedKey`: a write that
+//! changes nothing (DEL of a missing key, PERSIST of a key without a TTL, a failed RENAME) leaves it alone.
+//! FLUSHDB, FLUSHALL and SWAPDB touch the watched keys live in the databases they empty or swap. A key that was
+//! live when watched and has expired by EXEC counts as changed (Redis deletes it on access and signals it): WATCH
+//! notes each key's expiry, and EXEC compares it with the clock.
 
-use super::{registry, Call, Command, Handler, LocalFuture, Session};
+use super::{Call, Command, Handler, LocalFuture, Session};
 use crate::shard::slot::key_shard;
 use bytes::{Bytes, BytesMut};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -42,6 +43,16 @@ pub struct Watch {
     flag: Arc<AtomicBool>,
     /// (db, key)
     keys: Vec<(u8, Bytes)>,
+    /// The earliest expiry (Unix ms) among the watched keys that were live with a TTL when watched; 0 for none.
+    /// Once it has passed, one of them has expired, which fails EXEC.
+    expires: u64,
+}
+
+impl Watch {
+    /// Whether EXEC must fail: a watched key was changed, or has expired since it was watched.
+    fn dirty(&self, now: u64) -> bool {
+        self.flag.load(Ordering::Acquire) || (self.expires != 0 && self.expires <= now)
+    }
 }
 
 /// Commands that run at once even inside MULTI (Redis's list): everything else is queued.
@@ -82,7 +93,7 @@ fn exec(s: &mut Session, _args: Vec<Bytes>) -> LocalFuture<'_> {
             s.group_keys(m.queued.iter().flat_map(|(cmd, args)| cmd.key_indexes(args).into_iter().map(|i| &args[i])));
         let txid = if groups.is_empty() { None } else { Some(s.lock(&groups, true).await) };
         // Checked under the locks: a write that raced with this EXEC either raised the flag already or waits.
-        let dirty = s.watch.as_ref().is_some_and(|w| w.flag.load(Ordering::Acquire));
+        let dirty = s.watch.as_ref().is_some_and(|w| w.dirty(crate::db::now_ms()));
         forget_watches(s);
         if !dirty {
             s.in_exec = true;
@@ -135,7 +146,11 @@ fn watch(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
             return s.reply().error("ERR WATCH inside MULTI is not allowed");
         }
         let db = s.db as u8;
-        let w = s.watch.get_or_insert_with(|| Watch { flag: Arc::new(AtomicBool::new(false)), keys: Vec::new() });
+        let w = s.watch.get_or_insert_with(|| Watch {
+            flag: Arc::new(AtomicBool::new(false)),
+            keys: Vec::new(),
+            expires: 0,
+        });
         let flag = w.flag.clone();
         let mut added: Vec<Bytes> = Vec::new();
         for key in &args[1..] {
@@ -145,15 +160,26 @@ fn watch(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
                 added.push(key);
             }
         }
-        s.shared.watching.fetch_add(added.len(), Ordering::Relaxed);
         // Awaited, so that a write this client sends next is sure to find the keys watched.
         let groups = s.group_keys(added.iter());
-        s.run_parts(groups, move |sh, keys| {
-            for key in keys {
-                sh.watch(db, key, &flag);
+        let expiries = s
+            .run_parts(groups, move |sh, keys| {
+                let now = crate::db::now_ms();
+                let mut earliest = 0;
+                for key in keys {
+                    if let Some(at @ 1..) = sh.dbs[db as usize].live_expiry(&key, now) {
+                        earliest = if earliest == 0 { at } else { earliest.min(at) };
+                    }
+                    sh.watch(db, key, &flag);
+                }
+                earliest
+            })
+            .await;
+        if let Some(w) = &mut s.watch {
+            for at in expiries.into_iter().filter(|&at| at != 0) {
+                w.expires = if w.expires == 0 { at } else { w.expires.min(at) };
             }
-        })
-        .await;
+        }
         s.reply().ok()
     })
 }
@@ -169,7 +195,6 @@ fn unwatch(s: &mut Session, _args: Vec<Bytes>) -> LocalFuture<'_> {
 /// after this is never read.
 pub fn forget_watches(s: &mut Session) {
     let Some(w) = s.watch.take() else { return };
-    s.shared.watching.fetch_sub(w.keys.len(), Ordering::Relaxed);
     let local = s.local_shard();
     let n = s.nshards();
     for (db, key) in w.keys {
@@ -181,25 +206,4 @@ pub fn forget_watches(s: &mut Session) {
             s.shared.shards[shard].send(crate::shard::Msg::Run(Box::new(move |sh| sh.unwatch(db, &key, &flag))));
         }
     }
-}
-
-/// Before a connection-level command runs (multi-shard writes, FLUSHDB and the like), raises the flags of the
-/// watched keys it may write. Single-shard commands raise them on their shard as they run instead.
-pub async fn touch_before(s: &mut Session, args: &[Bytes]) {
-    let Some(cmd) = registry().lookup(&args[0], None) else { return };
-    if matches!(cmd.meta.name, "flushdb" | "flushall" | "swapdb") {
-        s.on_all_shards(|sh| sh.touch_all_watched()).await;
-        return;
-    }
-    if !cmd.is_write() {
-        return;
-    }
-    let db = s.db as u8;
-    let groups = s.group_keys(cmd.key_indexes(args).into_iter().map(|i| &args[i]));
-    s.run_parts(groups, move |sh, keys| {
-        for k in &keys {
-            sh.touch_watched(db, k);
-        }
-    })
-    .await;
 }

@@ -763,7 +763,7 @@ fn flushdb(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
             return s.reply().error(errors::SYNTAX);
         }
         let db = s.db;
-        s.on_all_shards(move |sh| sh.dbs[db].clear()).await;
+        s.on_all_shards(move |sh| sh.flush_db(db)).await;
         s.reply().ok()
     })
 }
@@ -773,7 +773,7 @@ fn flushall(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
         if !flush_mode_ok(&args) {
             return s.reply().error(errors::SYNTAX);
         }
-        s.on_all_shards(|sh| sh.dbs.iter_mut().for_each(|d| d.clear())).await;
+        s.on_all_shards(|sh| (0..sh.dbs.len()).for_each(|db| sh.flush_db(db))).await;
         s.reply().ok()
     })
 }
@@ -790,7 +790,7 @@ fn swapdb(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
         if a < 0 || a >= n || b < 0 || b >= n {
             return s.reply().error(errors::DB_INDEX_RANGE);
         }
-        s.on_all_shards(move |sh| sh.dbs.swap(a as usize, b as usize)).await;
+        s.on_all_shards(move |sh| sh.swap_dbs(a as usize, b as usize)).await;
         s.reply().ok()
     })
 }

@@ -15,7 +15,7 @@ use super::table::{self, CommandMeta, KeySpec};
 use super::{registry, Call, Command, Handler};
 use crate::proto::request::{detach, PASS_REQUESTS};
 use crate::proto::{errors, Out};
-use crate::shard::blocking::{Block, Waiter, Wake};
+use crate::shard::blocking::{Block, Finish, Waiter, Wake};
 use crate::shard::locks::{Grant, LockRequest};
 use crate::shard::slot::key_shard;
 use crate::shard::{Batch, BatchReply, Msg, Shard};
@@ -38,6 +38,8 @@ enum Slot {
 
 /// A client blocked in BLPOP & co: what it waits for, and until when.
 struct Blocked {
+    /// The blocking command, run again when a shard says so (`Wake::Retry`).
+    cmd: &'static Command,
     deadline: Option<tokio::time::Instant>,
     /// Shards holding its waiter entries, to clean up when it is done.
     shards: Vec<usize>,
@@ -94,6 +96,8 @@ pub struct Session {
     spare_args: Vec<Vec<Bytes>>,
     /// Reply mode decision of the blocking command being run, for a block begun by a cross-shard handler.
     block_keep: bool,
+    /// The blocking command being run, for a block begun by a cross-shard handler.
+    block_cmd: Option<&'static Command>,
     /// The deadline of a block whose command runs again after a wake it could not use: a retry keeps the
     /// timeout the client asked for instead of starting it over.
     retry_deadline: Option<Option<tokio::time::Instant>>,
@@ -142,6 +146,7 @@ impl Session {
             in_exec: false,
             spare_args: Vec::new(),
             block_keep: true,
+            block_cmd: None,
             retry_deadline: None,
         }
     }
@@ -261,6 +266,11 @@ impl Session {
             return None;
         }
         self.info.borrow_mut().last_cmd = cmd.meta.name;
+        if self.multi.is_some() && cmd.has_flag("no_multi") {
+            self.shard.borrow_mut().stats.reject(cmd.index);
+            self.local_error(errors::NOT_IN_MULTI);
+            return None;
+        }
         if self.multi.is_some() && !super::multi::runs_in_multi(cmd) {
             // Kept until EXEC, maybe beyond this read: copied out of the read buffer the connection hands back.
             let mut args = args;
@@ -425,9 +435,6 @@ impl Session {
         let at = self.out.len();
         let start = std::time::Instant::now();
         let name = args[0].clone();
-        if self.shared.watching.load(Ordering::Relaxed) > 0 {
-            super::multi::touch_before(self, &args).await;
-        }
         f(self, args).await;
         if let Some(cmd) = registry().lookup(&name, None) {
             let failed = self.out.get(at) == Some(&b'-');
@@ -488,7 +495,7 @@ impl Session {
         f: impl FnOnce(&mut Shard) -> R + Send + 'static,
     ) -> R {
         if shard == self.local {
-            return f(&mut self.shard.borrow_mut());
+            return self.shard.borrow_mut().step(f);
         }
         self.shared.shards[shard].run(f).await
     }
@@ -510,7 +517,7 @@ impl Session {
             })));
             receivers.push((i, rx));
         }
-        let mine = f(&mut self.shard.borrow_mut());
+        let mine = self.shard.borrow_mut().step(f);
         let mut results: Vec<Option<R>> = (0..self.nshards()).map(|_| None).collect();
         results[self.local] = Some(mine);
         for (i, rx) in receivers {
@@ -727,11 +734,7 @@ impl Session {
     /// the shard runs before anything this connection sends it later.
     pub fn post(&self, shard: usize, f: impl FnOnce(&mut Shard) + Send + 'static) {
         if shard == self.local {
-            let mut sh = self.shard.borrow_mut();
-            f(&mut sh);
-            if sh.blocking.any_ready() {
-                sh.serve_ready();
-            }
+            self.shard.borrow_mut().step(f);
         } else {
             self.shared.shards[shard].send(Msg::Run(Box::new(f)));
         }
@@ -760,7 +763,7 @@ impl Session {
             })));
             pending.push(Some(rx));
         }
-        let mut local_result = local.map(|(i, payload)| (i, part(&mut self.shard.borrow_mut(), payload)));
+        let mut local_result = local.map(|(i, payload)| (i, self.shard.borrow_mut().step(|sh| part(sh, payload))));
         let mut results = Vec::with_capacity(pending.len());
         for (i, rx) in pending.into_iter().enumerate() {
             let r = match rx {
@@ -795,6 +798,7 @@ impl Session {
         let Some(target) = self.common_shard(cmd, &args) else {
             let Handler::Keys(_, cross) = cmd.handler else { unreachable!("blocking commands are multi-key") };
             self.block_keep = keep;
+            self.block_cmd = Some(cmd);
             return self.run_conn(cross, args, keep).await;
         };
         let call = Call { cmd, args, db: self.db as u8, block: Some(self.block()), no_touch: self.no_touch };
@@ -819,7 +823,7 @@ impl Session {
         if blocked {
             let mut args = args;
             detach(&mut args);
-            self.enter_block(vec![target], args, keep);
+            self.enter_block(cmd, vec![target], args, keep);
         } else {
             self.recycle(args);
         }
@@ -839,25 +843,27 @@ impl Session {
     }
 
     /// Blocks the client on keys spread over several shards (called by cross-shard handlers while they hold the
-    /// keys' locks, so nothing can be pushed between their check and this registration).
-    pub async fn block_across(&mut self, groups: Vec<(usize, Vec<Bytes>)>, mut args: Vec<Bytes>) {
+    /// keys' locks, so nothing can be pushed between their check and this registration). `finish` says how a
+    /// shard that finds one of them ready finishes the client.
+    pub async fn block_across(&mut self, groups: Vec<(usize, Vec<Bytes>)>, mut args: Vec<Bytes>, finish: Finish) {
         detach(&mut args);
+        let cmd = self.block_cmd.take().expect("a blocking command is running");
         let block = self.block();
         let shards = groups.iter().map(|(s, _)| *s).collect();
         let shared_args = Arc::new(args.clone());
         let (db, resp3) = (self.db, self.resp3);
         self.run_parts(groups, move |sh, keys| {
-            let waiter = Waiter { block: block.clone(), args: shared_args.clone(), db, resp3, local: false };
+            let waiter = Waiter { block: block.clone(), cmd, args: shared_args.clone(), db, resp3, finish };
             sh.blocking.register(&keys, waiter);
         })
         .await;
         let keep = self.block_keep;
-        self.enter_block(shards, args, keep);
+        self.enter_block(cmd, shards, args, keep);
     }
 
     /// Leaves the client blocked. Its arguments are already copied out of the read buffer (`detach`); so are the
     /// requests queued behind it here, as the connection hands the buffer back while it waits.
-    fn enter_block(&mut self, shards: Vec<usize>, args: Vec<Bytes>, keep: bool) {
+    fn enter_block(&mut self, cmd: &'static Command, shards: Vec<usize>, args: Vec<Bytes>, keep: bool) {
         for request in self.queue.iter_mut() {
             detach(request);
         }
@@ -870,7 +876,7 @@ impl Session {
         info.blocked = true;
         info.unblock_error = false;
         drop(info);
-        self.blocked = Some(Blocked { deadline, shards, args, keep });
+        self.blocked = Some(Blocked { cmd, deadline, shards, args, keep });
     }
 
     /// Whether the reply of the command the client is blocked in is to be sent.
@@ -933,32 +939,31 @@ impl Session {
             _ => block.woken().await,
         };
         match wake {
-            // The serving shard (the only one holding entries of a client served there) already forgot it.
             Wake::Served(reply, undo) => {
+                // The serving shard already forgot the client; a client blocked on several shards still has
+                // entries on the others, which must be gone before its next block.
+                if b.shards.len() > 1 {
+                    self.forget_on(&b.shards).await;
+                }
                 if !gone {
                     if b.keep {
                         self.out.extend_from_slice(&reply);
                     }
                 } else if let Some(undo) = undo {
-                    self.on_shard(undo.shard, move |sh| super::lists::undo_pop(sh, undo)).await;
+                    self.on_shard(undo.shard, move |sh| undo.apply(sh)).await;
                 }
             }
             Wake::Retry { shard, db, key } => {
                 self.forget_on(&b.shards).await;
                 if !gone {
-                    let cmd = registry().lookup(&b.args[0], None).expect("blocking command is registered");
                     self.now = crate::db::now_ms();
                     self.retry_deadline = Some(b.deadline);
-                    self.run_blocking(cmd, b.args, b.keep).await;
+                    self.run_blocking(b.cmd, b.args, b.keep).await;
                     self.retry_deadline = None;
                 }
-                // Whatever the command took (maybe from another key, maybe nothing), the next waiter on the key
-                // this client was woken for gets its chance.
-                self.on_shard(shard, move |sh| {
-                    sh.blocking.signal(db, &key);
-                    sh.serve_ready();
-                })
-                .await;
+                // Whatever the command took (maybe from another key, maybe nothing), the waiters behind this
+                // client on the key it was woken for get their turn.
+                self.on_shard(shard, move |sh| sh.retried(db, &key)).await;
             }
         }
     }

@@ -212,6 +212,7 @@ fn set(ctx: &mut Ctx, args: &[Bytes]) {
         // The common case: one lookup that replaces or inserts, dropping any TTL.
         let now = ctx.now;
         ctx.db().set(&args[1], Value::string(&args[2]), 0, now);
+        ctx.modified(&args[1]);
         return ctx.out.ok();
     }
     let opts = match StringOpts::parse(&args[3..], true) {
@@ -265,10 +266,11 @@ fn set(ctx: &mut Ctx, args: &[Bytes]) {
             None
         }
     };
+    ctx.modified(key);
     match (opts.get, old) {
-        (false, _) => out.ok(),
-        (true, Some(v)) => reply_value(out, &v),
-        (true, None) => out.null(),
+        (false, _) => ctx.out.ok(),
+        (true, Some(v)) => reply_value(&mut ctx.out, &v),
+        (true, None) => ctx.out.null(),
     }
 }
 
@@ -279,6 +281,7 @@ fn setnx(ctx: &mut Ctx, args: &[Bytes]) {
         return ctx.out.int(0);
     }
     db.set(&args[1], Value::string(&args[2]), 0, now);
+    ctx.modified(&args[1]);
     ctx.out.int(1)
 }
 
@@ -289,6 +292,7 @@ fn setex_generic(ctx: &mut Ctx, args: &[Bytes], unit_ms: bool, name: &str) {
     };
     let now = ctx.now;
     ctx.db().set(&args[1], Value::string(&args[3]), at, now);
+    ctx.modified(&args[1]);
     ctx.out.ok()
 }
 
@@ -306,7 +310,8 @@ fn getset(ctx: &mut Ctx, args: &[Bytes]) {
     let (db, out, now) = parts(ctx);
     let Some(id) = id else {
         db.set(&args[1], Value::string(&args[2]), 0, now);
-        return out.null();
+        ctx.modified(&args[1]);
+        return ctx.out.null();
     };
     if !db.entry(id).value.is_string() {
         return out.error(errors::WRONGTYPE);
@@ -315,7 +320,8 @@ fn getset(ctx: &mut Ctx, args: &[Bytes]) {
     e.access = access_clock(now);
     let old = std::mem::replace(&mut e.value, Value::string(&args[2]));
     db.set_expire(id, 0);
-    reply_value(out, &old)
+    ctx.modified(&args[1]);
+    reply_value(&mut ctx.out, &old)
 }
 
 fn getdel(ctx: &mut Ctx, args: &[Bytes]) {
@@ -328,7 +334,8 @@ fn getdel(ctx: &mut Ctx, args: &[Bytes]) {
         return out.error(errors::WRONGTYPE);
     }
     let e = db.remove_id(id);
-    reply_value(out, &e.value)
+    ctx.modified(&args[1]);
+    reply_value(&mut ctx.out, &e.value)
 }
 
 /// `GETEX key [EX s | PX ms | EXAT ts | PXAT ts-ms | PERSIST]`. As in Redis, a missing key answers nil before the
@@ -351,13 +358,23 @@ fn getex(ctx: &mut Ctx, args: &[Bytes]) {
         Err(e) => return out.error(&e),
     };
     reply_value(out, &db.entry(id).value);
-    match at {
+    let changed = match at {
         Some(at) if at <= now => {
             db.remove_id(id);
+            true
         }
-        Some(at) => db.set_expire(id, at),
-        None if opts.persist => db.set_expire(id, 0),
-        None => {}
+        Some(at) => {
+            db.set_expire(id, at);
+            true
+        }
+        None if opts.persist && db.entry(id).expire_at != 0 => {
+            db.set_expire(id, 0);
+            true
+        }
+        None => false,
+    };
+    if changed {
+        ctx.modified(&args[1]);
     }
 }
 
@@ -376,7 +393,8 @@ fn incr_by(ctx: &mut Ctx, key: &[u8], by: i64) {
     let (db, out, now) = parts(ctx);
     let Some(id) = db.find(key, now) else {
         db.set(key, Value::Int(by), 0, now);
-        return out.int(by);
+        ctx.modified(key);
+        return ctx.out.int(by);
     };
     let e = db.entry_mut(id);
     let new = match int_of(&e.value).map(|cur| cur.checked_add(by)) {
@@ -386,7 +404,8 @@ fn incr_by(ctx: &mut Ctx, key: &[u8], by: i64) {
     };
     e.value = Value::Int(new);
     e.access = access_clock(now);
-    out.int(new)
+    ctx.modified(key);
+    ctx.out.int(new)
 }
 
 fn incr(ctx: &mut Ctx, args: &[Bytes]) {
@@ -435,6 +454,7 @@ fn incrbyfloat(ctx: &mut Ctx, args: &[Bytes]) {
     out.bulk(text.as_bytes());
     let value = Value::text(Bytes::from(text));
     db.replace_or_set(id, &args[1], value, now);
+    ctx.modified(&args[1]);
 }
 
 /// The largest string SETRANGE and APPEND may build (proto-max-bulk-len).
@@ -464,7 +484,8 @@ fn append(ctx: &mut Ctx, args: &[Bytes]) {
     let (db, out, now) = parts(ctx);
     let Some(id) = db.find(&args[1], now) else {
         db.set(&args[1], Value::string(&args[2]), 0, now);
-        return out.int(args[2].len() as i64);
+        ctx.modified(&args[1]);
+        return ctx.out.int(args[2].len() as i64);
     };
     let e = db.entry_mut(id);
     if !e.value.is_string() {
@@ -478,7 +499,8 @@ fn append(ctx: &mut Ctx, args: &[Bytes]) {
     let len = buf.len();
     e.value = Value::Raw(buf.freeze());
     e.access = access_clock(now);
-    out.int(len as i64)
+    ctx.modified(&args[1]);
+    ctx.out.int(len as i64)
 }
 
 fn strlen(ctx: &mut Ctx, args: &[Bytes]) {
@@ -551,7 +573,8 @@ fn setrange(ctx: &mut Ctx, args: &[Bytes]) {
     let len = buf.len();
     let value = Value::Raw(buf.freeze());
     db.replace_or_set(id, &args[1], value, now);
-    out.int(len as i64)
+    ctx.modified(&args[1]);
+    ctx.out.int(len as i64)
 }
 
 fn mget(ctx: &mut Ctx, args: &[Bytes]) {
@@ -576,11 +599,8 @@ fn mset(ctx: &mut Ctx, args: &[Bytes]) {
     if args.len().is_multiple_of(2) {
         return ctx.out.error(&errors::wrong_arity("mset"));
     }
-    let now = ctx.now;
-    let db = ctx.db();
-    for pair in args[1..].chunks(2) {
-        db.set(&pair[0], Value::string(&pair[1]), 0, now);
-    }
+    let db = ctx.db;
+    set_pairs(ctx.shard, db, args[1..].chunks(2).map(|p| (&p[0], &p[1])), ctx.now);
     ctx.out.ok()
 }
 
@@ -593,9 +613,8 @@ fn msetnx(ctx: &mut Ctx, args: &[Bytes]) {
     if args[1..].chunks(2).any(|p| db.contains(&p[0], now)) {
         return ctx.out.int(0);
     }
-    for pair in args[1..].chunks(2) {
-        db.set(&pair[0], Value::string(&pair[1]), 0, now);
-    }
+    let db = ctx.db;
+    set_pairs(ctx.shard, db, args[1..].chunks(2).map(|p| (&p[0], &p[1])), now);
     ctx.out.int(1)
 }
 
@@ -614,11 +633,17 @@ fn pairs_by_shard(s: &Session, args: &[Bytes]) -> (KeyGroups, PairGroups) {
     (groups, parts)
 }
 
-fn set_pairs(shard: &mut Shard, db: usize, pairs: &[(Bytes, Bytes)]) {
-    let now = crate::db::now_ms();
+/// MSET's writes, on one shard, through the write path.
+fn set_pairs<'a>(shard: &mut Shard, db: usize, pairs: impl IntoIterator<Item = (&'a Bytes, &'a Bytes)>, now: u64) {
     for (k, v) in pairs {
         shard.dbs[db].set(k, Value::string(v), 0, now);
+        shard.modified(db, k);
     }
+}
+
+/// MSET's writes of one shard's part of a request spanning shards.
+fn set_owned_pairs(shard: &mut Shard, db: usize, pairs: &[(Bytes, Bytes)]) {
+    set_pairs(shard, db, pairs.iter().map(|(k, v)| (k, v)), crate::db::now_ms())
 }
 
 /// MSET across shards: each shard's pairs are written by its lock request the moment it is granted, and every
@@ -631,7 +656,7 @@ fn mset_cross(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
         let (groups, parts) = pairs_by_shard(s, &args);
         let db = s.db;
         let pairs = parts.into_iter().map(|(_, pairs)| pairs).collect();
-        s.run_locked(groups, pairs, true, move |sh, pairs: Vec<(Bytes, Bytes)>| set_pairs(sh, db, &pairs)).await;
+        s.run_locked(groups, pairs, true, move |sh, pairs: Vec<(Bytes, Bytes)>| set_owned_pairs(sh, db, &pairs)).await;
         s.reply().ok()
     })
 }
@@ -666,7 +691,7 @@ fn msetnx_cross(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
                     let here = keys.iter().any(|k| sh.dbs[db].contains(k, now));
                     if let Some(pairs) = mine {
                         if !seen && !here {
-                            set_pairs(sh, db, &pairs);
+                            set_owned_pairs(sh, db, &pairs);
                         }
                         sh.unlock(txid);
                     }
@@ -677,7 +702,7 @@ fn msetnx_cross(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
         for (shard, pairs) in held {
             s.post(shard, move |sh| {
                 if !exists {
-                    set_pairs(sh, db, &pairs);
+                    set_owned_pairs(sh, db, &pairs);
                 }
                 sh.unlock(txid);
             });

@@ -251,6 +251,17 @@ impl Db {
         self.find(key, now).is_some()
     }
 
+    /// Whether `key` is live (present and not past its TTL), without deleting it if it is not. WATCH asks this
+    /// where looking must not change anything (FLUSHDB and SWAPDB deciding which watched keys they touch).
+    pub fn is_live(&self, key: &[u8], now: u64) -> bool {
+        self.dict.get(key).is_some_and(|e| e.expire_at == 0 || e.expire_at > now)
+    }
+
+    /// A live key's expiry (0 = persistent), without touching or deleting anything; `None` when not live.
+    pub fn live_expiry(&self, key: &[u8], now: u64) -> Option<u64> {
+        self.dict.get(key).filter(|e| e.expire_at == 0 || e.expire_at > now).map(|e| e.expire_at)
+    }
+
     /// Stores `value` under `key` with the given expiry (0 = none), replacing any previous value and TTL.
     pub fn set(&mut self, key: &[u8], value: Value, expire_at: u64, now: u64) -> NodeId {
         let entry = Entry { value, expire_at: 0, ttl_pos: NO_TTL, access: access_clock(now) };

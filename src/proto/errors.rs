@@ -17,6 +17,8 @@ pub const STRING_TOO_LONG: &str = "ERR string exceeds maximum allowed size (prot
 pub const INCR_NAN: &str = "ERR increment would produce NaN or Infinity";
 pub const SAME_OBJECT: &str = "ERR source and destination objects are the same";
 pub const TIMEOUT_NEGATIVE: &str = "ERR timeout is negative";
+/// A command flagged `no_multi` (SHUTDOWN, SAVE...) sent after MULTI; it also dooms the transaction.
+pub const NOT_IN_MULTI: &str = "ERR Command not allowed inside a transaction";
 
 /// `ERR wrong number of arguments for 'get' command`
 pub fn wrong_arity(name: &str) -> String {

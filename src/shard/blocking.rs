@@ -19,6 +19,8 @@
 //! whose first waiter's command touches a key locked by a multi-shard transaction is *parked* and served again
 //! when the shard releases a lock, so serving never breaks a transaction's atomicity.
 
+use crate::cmd::Command;
+use crate::db::Value;
 use bytes::{Bytes, BytesMut};
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
@@ -48,6 +50,31 @@ pub struct Undo {
     pub values: Vec<Bytes>,
 }
 
+impl Undo {
+    /// Gives the elements back to the end they came from, in their original order, through the write path (so
+    /// the next waiter on the key gets them). Run on the shard that popped them. A key that has meanwhile
+    /// become another type keeps its value; the elements are dropped, as a push onto it would be refused.
+    pub fn apply(self, shard: &mut super::Shard) {
+        let now = crate::db::now_ms();
+        let store = &mut shard.dbs[self.db];
+        let id = match store.find(&self.key, now) {
+            Some(id) => id,
+            None => store.set(&self.key, Value::List(Box::default()), 0, now),
+        };
+        let Value::List(list) = &mut store.entry_mut(id).value else { return };
+        list.before_growth(self.values.iter().map(|v| v.len()).sum());
+        // The last popped goes back first, so the first popped ends up where it was.
+        for v in self.values.iter().rev() {
+            if self.head {
+                list.push_front(v);
+            } else {
+                list.push_back(v);
+            }
+        }
+        shard.modified(self.db, &self.key);
+    }
+}
+
 /// One blocked client, shared by its waiter entries on every shard. A client makes one and reuses it for each of
 /// its blocks (`rearm`).
 pub struct Block {
@@ -58,6 +85,10 @@ pub struct Block {
     woken: Notify,
     /// The client has gone: a wake would reach nobody.
     gone: AtomicBool,
+    /// One of the client's keys changed since it blocked without becoming something to serve it from (a string
+    /// was stored there, say). A shard that would run the client's command over its own keys alone
+    /// (`Finish::RunUnlessChanged`) then cannot: the command must run again over all its keys.
+    changed: AtomicBool,
 }
 
 impl Block {
@@ -68,6 +99,7 @@ impl Block {
             wake: Mutex::new(None),
             woken: Notify::new(),
             gone: AtomicBool::new(false),
+            changed: AtomicBool::new(false),
         })
     }
 
@@ -85,7 +117,17 @@ impl Block {
     /// between blocks: each block ends with no waiter entry left on any shard and its one wake, if any, received,
     /// so nothing else holds a right to change the state.
     pub fn rearm(&self) {
+        self.changed.store(false, Ordering::Relaxed);
         self.state.store(WAITING, Ordering::Release);
+    }
+
+    /// Notes that one of the client's keys changed and serves nobody (see `changed`).
+    pub fn mark_changed(&self) {
+        self.changed.store(true, Ordering::Release);
+    }
+
+    pub fn has_changed(&self) -> bool {
+        self.changed.load(Ordering::Acquire)
     }
 
     pub fn is_waiting(&self) -> bool {
@@ -120,20 +162,29 @@ impl Block {
 }
 
 /// A blocked command waiting on this shard.
+#[derive(Clone)]
 pub struct Waiter {
     pub block: Arc<Block>,
-    /// The command to run when served locally (its arguments as the client sent them).
+    /// The command to run when served here, and its arguments as the client sent them.
+    pub cmd: &'static Command,
     pub args: Arc<Vec<Bytes>>,
     pub db: usize,
     pub resp3: bool,
-    /// All of the command's keys are on this shard, so this shard serves it directly.
-    pub local: bool,
+    pub finish: Finish,
 }
 
-impl Clone for Waiter {
-    fn clone(&self) -> Self {
-        Waiter { block: self.block.clone(), args: self.args.clone(), db: self.db, resp3: self.resp3, local: self.local }
-    }
+/// How a shard that finds one of a waiter's keys ready finishes the client.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Finish {
+    /// All of the command's keys are on this shard: run it here.
+    Run,
+    /// A pop over keys on several shards (BLPOP, BRPOP, BLMPOP): run it here, where it sees this shard's keys and
+    /// finds the others' missing, as they were when it blocked; unless one of them has changed since
+    /// (`Block::has_changed`), when the client must run it again itself. Either way the reply is what a fresh
+    /// run would give, and the pop happens before the command that fed the key replies.
+    RunUnlessChanged,
+    /// The command needs another shard to complete (a move to a key there): the client runs it again itself.
+    Retry,
 }
 
 /// The waiters of one shard, by database and key, and the keys made ready since they were last served.
@@ -146,6 +197,9 @@ pub struct Blocking {
     ready: Vec<(usize, Bytes)>,
     /// Ready keys whose first waiter must wait for a multi-shard lock to be released.
     parked: Vec<(usize, Bytes)>,
+    /// Keys whose first waiter was told to run its command again (`Wake::Retry`): nobody behind it is served
+    /// from the key until it has (`release`), so waiters are served in the order they blocked.
+    held: Vec<(usize, Bytes)>,
 }
 
 impl Blocking {
@@ -209,6 +263,29 @@ impl Blocking {
         }
     }
 
+    /// Marks the blocks of a key's waiters as changed (the key changed and serves nobody).
+    pub fn mark_changed(&self, db: usize, key: &[u8]) {
+        if let Some(q) = self.waiters.get(db).and_then(|m| m.get(key)) {
+            q.iter().for_each(|w| w.block.mark_changed());
+        }
+    }
+
+    /// Holds a key for the waiter just told to retry on it.
+    pub fn hold(&mut self, db: usize, key: &Bytes) {
+        if !self.is_held(db, key) {
+            self.held.push((db, key.clone()));
+        }
+    }
+
+    pub fn is_held(&self, db: usize, key: &[u8]) -> bool {
+        !self.held.is_empty() && self.held.iter().any(|(d, k)| *d == db && k == key)
+    }
+
+    /// The waiter told to retry on a key has run its command again.
+    pub fn release(&mut self, db: usize, key: &[u8]) {
+        self.held.retain(|(d, k)| !(*d == db && k == key));
+    }
+
     /// Makes the parked keys ready again (a lock was released); true if there were any.
     pub fn unpark(&mut self) -> bool {
         if self.parked.is_empty() {
@@ -234,6 +311,11 @@ impl Blocking {
         None
     }
 
+    /// The keys of `db` that clients wait on here.
+    pub fn keys_in(&self, db: usize) -> Vec<Bytes> {
+        self.waiters.get(db).map_or_else(Vec::new, |m| m.keys().cloned().collect())
+    }
+
     /// Number of distinct blocked clients with entries on this shard.
     pub fn blocked_clients(&self) -> usize {
         self.by_client.len()
@@ -250,7 +332,8 @@ mod tests {
     use super::*;
 
     fn waiter(id: u64) -> Waiter {
-        Waiter { block: Block::new(id), args: Arc::new(vec![]), db: 0, resp3: false, local: true }
+        let cmd = crate::cmd::registry().lookup(b"blpop", None).expect("blpop");
+        Waiter { block: Block::new(id), cmd, args: Arc::new(vec![]), db: 0, resp3: false, finish: Finish::Run }
     }
 
     #[test]

@@ -14,7 +14,7 @@ use crate::cmd::{Call, Ctx, Exec, Stats};
 use crate::db::{now_ms, Db};
 use crate::proto::Out;
 use crate::shared::Shared;
-use blocking::{Blocking, Wake};
+use blocking::{Blocking, Finish, Wake};
 use bytes::{Bytes, BytesMut};
 use locks::{LockRequest, LockTable};
 use std::cell::RefCell;
@@ -150,17 +150,70 @@ impl Shard {
         }
     }
 
+    /// The one place every change to a key is reported, on the shard that owns it: what Redis's
+    /// `signalModifiedKey` and `signalKeyAsReady` do. A command calls it (through `Ctx::modified`, or directly
+    /// from a multi-shard step) when, and only when, it really changed `key` in `db`: a write that changes
+    /// nothing (DEL of a missing key, PERSIST of a key without a TTL, LREM that removes nothing) does not.
+    ///
+    /// What follows a write hangs here and nowhere else:
+    /// - the clients WATCHing the key have their transaction failed;
+    /// - clients blocked on the key are served once the current step completes (`serve_ready`; a key that
+    ///   changed but holds nothing for them, a string say, serves nobody);
+    /// - the change counter (`Stats::dirty`) moves, which is how the step that ran knows it wrote.
+    ///
+    /// Keyspace notifications attach here per key; the append-only log and replication attach to the step that
+    /// saw `dirty` move (see docs/ARCHITECTURE.md, "The write path").
+    #[inline]
+    pub fn modified(&mut self, db: usize, key: &[u8]) {
+        self.stats.dirty += 1;
+        if !self.watches.is_empty() {
+            self.touch_watched(db as u8, key);
+        }
+        self.blocking.signal(db, key);
+    }
+
     /// Raises the flags of the clients watching `key` in `db`.
-    pub fn touch_watched(&mut self, db: u8, key: &[u8]) {
+    fn touch_watched(&mut self, db: u8, key: &[u8]) {
         for (_, f) in self.watches.get(key).into_iter().flatten().filter(|(d, _)| *d == db) {
             f.store(true, Ordering::Release);
         }
     }
 
-    /// Raises every watching client's flag (FLUSHDB, FLUSHALL, SWAPDB).
-    pub fn touch_all_watched(&mut self) {
-        for (_, f) in self.watches.values().flatten() {
-            f.store(true, Ordering::Release);
+    /// Raises the flags of watched keys of `dbs` that are live in any of them: an emptied or swapped database
+    /// changes exactly those keys (a key missing or already expired on both sides did not change, as in Redis).
+    fn touch_watched_in(&mut self, dbs: &[usize]) {
+        if self.watches.is_empty() {
+            return;
+        }
+        let now = now_ms();
+        for (key, watchers) in &self.watches {
+            let live = dbs.iter().any(|&d| self.dbs[d].is_live(key, now));
+            for (_, f) in watchers.iter().filter(|(d, _)| live && dbs.contains(&(*d as usize))) {
+                f.store(true, Ordering::Release);
+            }
+        }
+    }
+
+    /// FLUSHDB on this shard's part of `db`, through the write path: the watched keys it empties are touched.
+    pub fn flush_db(&mut self, db: usize) {
+        self.touch_watched_in(&[db]);
+        if !self.dbs[db].is_empty() {
+            self.stats.dirty += 1;
+        }
+        self.dbs[db].clear();
+    }
+
+    /// SWAPDB on this shard's part of `a` and `b`, through the write path: watched keys live in either database
+    /// are touched, and clients blocked on a key that the swap brought in are served (they wait by database
+    /// number, so a client in `b` now sees what was `a`'s).
+    pub fn swap_dbs(&mut self, a: usize, b: usize) {
+        self.touch_watched_in(&[a, b]);
+        self.dbs.swap(a, b);
+        self.stats.dirty += 1;
+        for db in [a, b] {
+            for key in self.blocking.keys_in(db) {
+                self.blocking.signal(db, &key);
+            }
         }
     }
 
@@ -196,6 +249,7 @@ impl Shard {
         let at = buf.len();
         let mut ctx = Ctx {
             shard: self,
+            cmd: call.cmd,
             db: call.db as usize,
             out: Out::new(buf, resp3),
             now,
@@ -205,11 +259,6 @@ impl Shard {
         };
         (call.cmd.run_shard())(&mut ctx, &call.args);
         let exec = Exec { blocked: ctx.blocked, undo: ctx.undo };
-        if !self.watches.is_empty() && call.cmd.is_write() {
-            for i in call.cmd.key_indexes(&call.args) {
-                self.touch_watched(call.db, &call.args[i]);
-            }
-        }
         let failed = buf.get(at) == Some(&b'-');
         let took = start.map_or(std::time::Duration::ZERO, |s| s.elapsed() * TIME_SAMPLE as u32);
         self.stats.record(call.cmd.index, took, failed);
@@ -237,28 +286,44 @@ impl Shard {
         self.serving = false;
     }
 
+    /// Serves the clients blocked on one ready key, in the order they blocked, while it has data for them.
+    ///
+    /// A waiter that this shard can finish (`Waiter::finish`) has its command run now, and its reply leaves
+    /// before the command of any other client runs on this shard, as in Redis. A waiter that needs another shard
+    /// to finish (a BLMOVE whose destination lives elsewhere) is told to run its command again, and the key is
+    /// held for it until it has: the waiters behind it do not overtake it.
     fn serve_key(&mut self, db: usize, key: &bytes::Bytes) {
         let now = now_ms();
-        // Elements available to waiters that are only told to retry (they take at least one each).
-        let mut available = self.dbs[db].peek(key, now).map_or(0, |e| e.value.ready_units());
-        while available > 0 {
+        if !self.dbs[db].peek(key, now).is_some_and(|e| e.value.ready_units() > 0) {
+            // Changed, but nothing to serve anyone from: a shard serving these clients from another key must not
+            // assume this one is as it was when they blocked.
+            self.blocking.mark_changed(db, key);
+            return;
+        }
+        if self.blocking.is_held(db, key) {
+            return;
+        }
+        while self.dbs[db].peek(key, now).is_some_and(|e| e.value.ready_units() > 0) {
             let Some(w) = self.blocking.first_waiting(db, key) else { return };
             let client = w.block.client_id;
-            if !w.local {
+            let retry = match w.finish {
+                Finish::Run => false,
+                Finish::RunUnlessChanged => w.block.has_changed(),
+                Finish::Retry => true,
+            };
+            if retry {
                 if !w.block.claim() {
                     continue;
                 }
                 self.blocking.forget(client);
                 if w.block.wake(Wake::Retry { shard: self.id, db, key: key.clone() }).is_ok() {
-                    available -= 1;
+                    self.blocking.hold(db, key);
+                    return;
                 }
                 continue;
             }
-            let Some(cmd) = crate::cmd::registry().lookup(&w.args[0], None) else {
-                self.blocking.forget(client);
-                continue;
-            };
-            let call = Call { cmd, args: w.args.to_vec(), db: db as u8, block: Some(w.block.clone()), no_touch: false };
+            let block = Some(w.block.clone());
+            let call = Call { cmd: w.cmd, args: w.args.to_vec(), db: db as u8, block, no_touch: false };
             if self.call_blocked(&call) {
                 // A multi-shard transaction holds one of its keys: serve this key once a lock is released.
                 self.blocking.park(db, key);
@@ -295,10 +360,26 @@ impl Shard {
                 }
             }
             if let Err(Wake::Served(_, Some(undo))) = w.block.wake(Wake::Served(buf, undo)) {
-                crate::cmd::lists::undo_pop(self, undo);
+                undo.apply(self);
             }
-            available = self.dbs[db].peek(key, now).map_or(0, |e| e.value.ready_units());
         }
+    }
+
+    /// A client told to retry on `key` has run its command again: the key's other waiters get their turn.
+    pub fn retried(&mut self, db: usize, key: &[u8]) {
+        self.blocking.release(db, key);
+        self.blocking.signal(db, key);
+        self.serve_ready();
+    }
+
+    /// Runs one step of a multi-shard operation (a part, a landing, a fan-out) on this shard, then serves the
+    /// clients blocked on keys it changed: what `execute` does for a command, for code that is not one.
+    pub fn step<R>(&mut self, f: impl FnOnce(&mut Shard) -> R) -> R {
+        let r = f(self);
+        if self.blocking.any_ready() {
+            self.serve_ready();
+        }
+        r
     }
 
     /// Releases a transaction's locks on this shard, then lets waiting commands and lock requests go on.
@@ -343,12 +424,7 @@ impl Shard {
                 // A connection has at most one batch in flight per shard, so batches need no order among themselves.
                 self.resume(Pending { batch, next: 0, out });
             }
-            Msg::Run(f) => {
-                f(self);
-                if self.blocking.any_ready() {
-                    self.serve_ready();
-                }
-            }
+            Msg::Run(f) => self.step(f),
             Msg::Lock(req) => self.lock_request(req),
             Msg::Unlock(txid) => self.unlock(txid),
             Msg::Conn(_) | Msg::Stop => unreachable!("handled by the event loop"),
