@@ -294,7 +294,7 @@ impl Shard {
     /// held for it until it has: the waiters behind it do not overtake it.
     fn serve_key(&mut self, db: usize, key: &bytes::Bytes) {
         let now = now_ms();
-        if !self.dbs[db].peek(key, now).is_some_and(|e| e.value.ready_units() > 0) {
+        if self.dbs[db].peek(key, now).is_none_or(|e| e.value.ready_units() == 0) {
             // Changed, but nothing to serve anyone from: a shard serving these clients from another key must not
             // assume this one is as it was when they blocked.
             self.blocking.mark_changed(db, key);
