@@ -15,19 +15,25 @@
 //! changes nothing (DEL of a missing key, say) also fails a watching EXEC here, and a key that merely expires
 //! does not.
 
+use super::spec::*;
 use super::{registry, Call, Command, Handler, LocalFuture, Session};
 use crate::shard::slot::key_shard;
 use bytes::{Bytes, BytesMut};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-pub const HANDLERS: &[(&str, Handler)] = &[
-    ("multi", Handler::Conn(multi)),
-    ("exec", Handler::Conn(exec)),
-    ("discard", Handler::Conn(discard)),
-    ("watch", Handler::Conn(watch)),
-    ("unwatch", Handler::Conn(unwatch)),
-];
+/// This family's commands, one line each (`spec` describes the fields), and their documentation text.
+#[rustfmt::skip]
+pub const FAMILY: Family = Family {
+    docs: include_str!("docs/multi.txt"),
+    specs: &[
+        spec("multi", 1, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY | IN_MULTI, NO_KEYS, Handler::Conn(multi)),
+        spec("exec", 1, NOSCRIPT | LOADING | STALE | SKIP_SLOWLOG | IN_MULTI, NO_KEYS, Handler::Conn(exec)),
+        spec("discard", 1, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY | IN_MULTI, NO_KEYS, Handler::Conn(discard)),
+        spec("watch", -2, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY | IN_MULTI, range(1, -1, 1), Handler::Conn(watch)),
+        spec("unwatch", 1, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, NO_KEYS, Handler::Conn(unwatch)),
+    ],
+};
 
 /// A transaction being queued.
 #[derive(Default)]
@@ -42,11 +48,6 @@ pub struct Watch {
     flag: Arc<AtomicBool>,
     /// (db, key)
     keys: Vec<(u8, Bytes)>,
-}
-
-/// Commands that run at once even inside MULTI (Redis's list): everything else is queued.
-pub fn runs_in_multi(cmd: &Command) -> bool {
-    matches!(cmd.meta.name, "exec" | "discard" | "multi" | "watch" | "quit" | "reset")
 }
 
 fn multi(s: &mut Session, _args: Vec<Bytes>) -> LocalFuture<'_> {
@@ -187,7 +188,7 @@ pub fn forget_watches(s: &mut Session) {
 /// watched keys it may write. Single-shard commands raise them on their shard as they run instead.
 pub async fn touch_before(s: &mut Session, args: &[Bytes]) {
     let Some(cmd) = registry().lookup(&args[0], None) else { return };
-    if matches!(cmd.meta.name, "flushdb" | "flushall" | "swapdb") {
+    if cmd.has_flag(TOUCHES_ALL) {
         s.on_all_shards(|sh| sh.touch_all_watched()).await;
         return;
     }
