@@ -15,8 +15,6 @@ pub mod docs;
 pub mod keys;
 pub mod lists;
 pub mod multi;
-#[cfg(test)]
-mod old_table;
 pub mod planned;
 pub mod server;
 pub mod session;

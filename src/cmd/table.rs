@@ -352,6 +352,26 @@ mod tests {
     }
 
     #[test]
+    fn blocking_commands_place_their_timeout() {
+        for m in all().filter(|m| m.handler.is_some()) {
+            assert_eq!(m.has_flag(super::super::spec::BLOCKING), m.timeout_at != 0, "{}", m.name);
+        }
+        assert_eq!(lookup(b"blpop").unwrap().timeout_at, -1);
+        assert_eq!(lookup(b"blmpop").unwrap().timeout_at, 1);
+    }
+
+    #[test]
+    fn every_family_documents_what_it_declares() {
+        for family in super::super::FAMILIES {
+            let docs = docs::parse(family.docs).unwrap();
+            assert_eq!(docs.len(), family.specs.len());
+            for (spec, (name, _)) in family.specs.iter().zip(&docs) {
+                assert_eq!(spec.name, *name, "the docs follow the specs' order");
+            }
+        }
+    }
+
+    #[test]
     fn arity() {
         let get = lookup(b"get").unwrap();
         assert!(get.arity_ok(2) && !get.arity_ok(1) && !get.arity_ok(3));
