@@ -20,7 +20,8 @@ pub use super::spec::KeySpec;
 /// One command (or one subcommand) as COMMAND describes it: its spec, its documentation, and what derives from
 /// the two. Reads as its `Spec` (`meta.name`, `meta.arity`, `meta.keys`...).
 pub struct CommandMeta {
-    pub spec: &'static Spec,
+    /// A copy, so that routing reaches the key spec through one pointer, as it reaches the rest.
+    pub spec: Spec,
     pub doc: Doc,
     /// Every ACL category: the spec's own, those its flags imply, and its group's (a container has none of its
     /// group's, as in Redis).
@@ -33,7 +34,7 @@ impl Deref for CommandMeta {
     type Target = Spec;
 
     fn deref(&self) -> &Spec {
-        self.spec
+        &self.spec
     }
 }
 
@@ -62,7 +63,7 @@ fn build(families: &[&'static Family]) -> Result<Vec<CommandMeta>, String> {
         }
         for spec in family.specs {
             let doc = docs.iter().find(|(n, _)| *n == spec.name).ok_or_else(|| format!("{}: no docs", spec.name))?;
-            let meta = CommandMeta { spec, doc: doc.1.clone(), acl: 0, subcommands: Vec::new() };
+            let meta = CommandMeta { spec: *spec, doc: doc.1.clone(), acl: 0, subcommands: Vec::new() };
             match spec.name.split_once('|') {
                 Some((parent, _)) => match table.iter_mut().find(|m| m.name == parent) {
                     Some(p) => p.subcommands.push(meta),
