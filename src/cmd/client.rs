@@ -3,6 +3,7 @@
 //! visit every shard.
 
 use super::args::{self, is};
+use super::spec::*;
 use super::table::{self, CommandMeta};
 use super::{Ctx, Handler, LocalFuture, Session};
 use crate::proto::{errors, Out};
@@ -14,16 +15,35 @@ use std::rc::Rc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-pub const HANDLERS: &[(&str, Handler)] = &[
-    ("ping", Handler::Shard(ping)),
-    ("echo", Handler::Shard(echo)),
-    ("hello", Handler::Conn(hello)),
-    ("auth", Handler::Conn(auth)),
-    ("select", Handler::Conn(select)),
-    ("quit", Handler::Conn(quit)),
-    ("reset", Handler::Conn(reset)),
-    ("client", Handler::Conn(client)),
-];
+/// This family's commands, one line each (`spec` describes the fields), and their documentation text.
+#[rustfmt::skip]
+pub const FAMILY: Family = Family {
+    docs: include_str!("docs/client.txt"),
+    specs: &[
+        spec("ping", -1, FAST, NO_KEYS, Handler::Shard(ping)),
+        spec("echo", 2, LOADING | STALE | FAST, NO_KEYS, Handler::Shard(echo)),
+        spec("hello", -1, NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY, NO_KEYS, Handler::Conn(hello)),
+        spec("auth", -2, NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY, NO_KEYS, Handler::Conn(auth)),
+        spec("select", 2, LOADING | STALE | FAST, NO_KEYS, Handler::Conn(select)),
+        spec("quit", -1, NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY | IN_MULTI, NO_KEYS, Handler::Conn(quit)),
+        spec("reset", 1, NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY | IN_MULTI, NO_KEYS, Handler::Conn(reset)),
+        spec("client", -2, NO_FLAGS, NO_KEYS, Handler::Conn(client)),
+        listed("client|id", 2, NOSCRIPT | LOADING | STALE, NO_KEYS),
+        listed("client|setname", 3, NOSCRIPT | LOADING | STALE, NO_KEYS),
+        listed("client|getname", 2, NOSCRIPT | LOADING | STALE, NO_KEYS),
+        listed("client|setinfo", 4, NOSCRIPT | LOADING | STALE, NO_KEYS),
+        listed("client|list", -2, ADMIN | NOSCRIPT | LOADING | STALE, NO_KEYS),
+        listed("client|info", 2, NOSCRIPT | LOADING | STALE, NO_KEYS),
+        listed("client|kill", -3, ADMIN | NOSCRIPT | LOADING | STALE, NO_KEYS),
+        listed("client|no-evict", 3, ADMIN | NOSCRIPT | LOADING | STALE, NO_KEYS),
+        listed("client|no-touch", 3, NOSCRIPT | LOADING | STALE, NO_KEYS),
+        listed("client|reply", 3, NOSCRIPT | LOADING | STALE, NO_KEYS),
+        listed("client|pause", -3, ADMIN | NOSCRIPT | LOADING | STALE, NO_KEYS),
+        listed("client|unpause", 2, ADMIN | NOSCRIPT | LOADING | STALE, NO_KEYS),
+        listed("client|unblock", -3, ADMIN | NOSCRIPT | LOADING | STALE, NO_KEYS),
+        listed("client|help", 2, LOADING | STALE, NO_KEYS),
+    ],
+};
 
 /// Version reported to clients: rill answers as the Redis release whose behaviour it follows.
 pub const REDIS_VERSION: &str = "7.4.0";

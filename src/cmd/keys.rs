@@ -6,6 +6,7 @@
 //! the guarantees of Redis's SCAN hold over the whole keyspace.
 
 use super::args::{self, is};
+use super::spec::*;
 use super::{Ctx, Handler, LocalFuture, Session};
 use crate::db::{access_clock, Value};
 use crate::glob::glob_match;
@@ -14,34 +15,40 @@ use crate::shard::slot::key_shard;
 use crate::shard::Shard;
 use bytes::Bytes;
 
-pub const HANDLERS: &[(&str, Handler)] = &[
-    ("del", Handler::Keys(del, del_cross)),
-    ("unlink", Handler::Keys(del, del_cross)),
-    ("exists", Handler::Keys(exists, exists_cross)),
-    ("touch", Handler::Keys(touch, touch_cross)),
-    ("type", Handler::Shard(type_cmd)),
-    ("keys", Handler::Conn(keys)),
-    ("scan", Handler::Conn(scan)),
-    ("randomkey", Handler::Conn(randomkey)),
-    ("rename", Handler::Keys(rename, rename_cross)),
-    ("renamenx", Handler::Keys(renamenx, renamenx_cross)),
-    ("copy", Handler::Keys(copy, copy_cross)),
-    ("move", Handler::Shard(move_cmd)),
-    ("expire", Handler::Shard(expire)),
-    ("pexpire", Handler::Shard(pexpire)),
-    ("expireat", Handler::Shard(expireat)),
-    ("pexpireat", Handler::Shard(pexpireat)),
-    ("ttl", Handler::Shard(ttl)),
-    ("pttl", Handler::Shard(pttl)),
-    ("expiretime", Handler::Shard(expiretime)),
-    ("pexpiretime", Handler::Shard(pexpiretime)),
-    ("persist", Handler::Shard(persist)),
-    ("object|encoding", Handler::Shard(object_encoding)),
-    ("object|freq", Handler::Shard(object_freq)),
-    ("object|idletime", Handler::Shard(object_idletime)),
-    ("object|refcount", Handler::Shard(object_refcount)),
-    ("object|help", Handler::Shard(object_help)),
-];
+/// This family's commands, one line each (`spec` describes the fields), and their documentation text.
+#[rustfmt::skip]
+pub const FAMILY: Family = Family {
+    docs: include_str!("docs/keys.txt"),
+    specs: &[
+        spec("del", -2, WRITE, range(1, -1, 1), Handler::Keys(del, del_cross)),
+        spec("unlink", -2, WRITE | FAST, range(1, -1, 1), Handler::Keys(del, del_cross)),
+        spec("exists", -2, READONLY | FAST, range(1, -1, 1), Handler::Keys(exists, exists_cross)),
+        spec("type", 2, READONLY | FAST, key(1), Handler::Shard(type_cmd)),
+        spec("keys", 2, READONLY, NO_KEYS, Handler::Conn(keys)).acl(acl::DANGEROUS),
+        spec("scan", -2, READONLY, NO_KEYS, Handler::Conn(scan)),
+        spec("randomkey", 1, READONLY, NO_KEYS, Handler::Conn(randomkey)),
+        spec("rename", 3, WRITE, range(1, 2, 1), Handler::Keys(rename, rename_cross)),
+        spec("renamenx", 3, WRITE | FAST, range(1, 2, 1), Handler::Keys(renamenx, renamenx_cross)),
+        spec("copy", -3, WRITE | DENYOOM, range(1, 2, 1), Handler::Keys(copy, copy_cross)),
+        spec("move", 3, WRITE | FAST, key(1), Handler::Shard(move_cmd)),
+        spec("touch", -2, READONLY | FAST, range(1, -1, 1), Handler::Keys(touch, touch_cross)),
+        spec("expire", -3, WRITE | FAST, key(1), Handler::Shard(expire)),
+        spec("pexpire", -3, WRITE | FAST, key(1), Handler::Shard(pexpire)),
+        spec("expireat", -3, WRITE | FAST, key(1), Handler::Shard(expireat)),
+        spec("pexpireat", -3, WRITE | FAST, key(1), Handler::Shard(pexpireat)),
+        spec("ttl", 2, READONLY | FAST, key(1), Handler::Shard(ttl)),
+        spec("pttl", 2, READONLY | FAST, key(1), Handler::Shard(pttl)),
+        spec("expiretime", 2, READONLY | FAST, key(1), Handler::Shard(expiretime)),
+        spec("pexpiretime", 2, READONLY | FAST, key(1), Handler::Shard(pexpiretime)),
+        spec("persist", 2, WRITE | FAST, key(1), Handler::Shard(persist)),
+        listed("object", -2, NO_FLAGS, NO_KEYS),
+        spec("object|encoding", 3, READONLY, key(2), Handler::Shard(object_encoding)),
+        spec("object|freq", 3, READONLY, key(2), Handler::Shard(object_freq)),
+        spec("object|idletime", 3, READONLY, key(2), Handler::Shard(object_idletime)),
+        spec("object|refcount", 3, READONLY, key(2), Handler::Shard(object_refcount)),
+        spec("object|help", 2, LOADING | STALE, NO_KEYS, Handler::Shard(object_help)),
+    ],
+};
 
 fn del(ctx: &mut Ctx, args: &[Bytes]) {
     let now = ctx.now;

@@ -10,6 +10,7 @@
 //! under the multi-shard locks, so moving an element between shards is atomic.
 
 use super::args::{self, is};
+use super::spec::*;
 use super::{Ctx, Handler, LocalFuture, Session};
 use crate::db::list::{Elem, List};
 use crate::db::Value;
@@ -19,30 +20,35 @@ use crate::shard::slot::key_shard;
 use crate::shard::Shard;
 use bytes::Bytes;
 
-pub const HANDLERS: &[(&str, Handler)] = &[
-    ("lpush", Handler::Shard(lpush)),
-    ("rpush", Handler::Shard(rpush)),
-    ("lpushx", Handler::Shard(lpushx)),
-    ("rpushx", Handler::Shard(rpushx)),
-    ("lpop", Handler::Shard(lpop)),
-    ("rpop", Handler::Shard(rpop)),
-    ("llen", Handler::Shard(llen)),
-    ("lrange", Handler::Shard(lrange)),
-    ("lindex", Handler::Shard(lindex)),
-    ("lset", Handler::Shard(lset)),
-    ("linsert", Handler::Shard(linsert)),
-    ("lrem", Handler::Shard(lrem)),
-    ("ltrim", Handler::Shard(ltrim)),
-    ("lpos", Handler::Shard(lpos)),
-    ("lmove", Handler::Keys(lmove, lmove_cross)),
-    ("rpoplpush", Handler::Keys(rpoplpush, rpoplpush_cross)),
-    ("lmpop", Handler::Keys(lmpop, pop_cross)),
-    ("blpop", Handler::Keys(blpop, pop_cross)),
-    ("brpop", Handler::Keys(brpop, pop_cross)),
-    ("blmove", Handler::Keys(blmove, lmove_cross)),
-    ("brpoplpush", Handler::Keys(brpoplpush, rpoplpush_cross)),
-    ("blmpop", Handler::Keys(blmpop, pop_cross)),
-];
+/// This family's commands, one line each (`spec` describes the fields), and their documentation text.
+#[rustfmt::skip]
+pub const FAMILY: Family = Family {
+    docs: include_str!("docs/lists.txt"),
+    specs: &[
+        spec("lpush", -3, WRITE | DENYOOM | FAST, key(1), Handler::Shard(lpush)),
+        spec("rpush", -3, WRITE | DENYOOM | FAST, key(1), Handler::Shard(rpush)),
+        spec("lpushx", -3, WRITE | DENYOOM | FAST, key(1), Handler::Shard(lpushx)),
+        spec("rpushx", -3, WRITE | DENYOOM | FAST, key(1), Handler::Shard(rpushx)),
+        spec("lpop", -2, WRITE | FAST, key(1), Handler::Shard(lpop)),
+        spec("rpop", -2, WRITE | FAST, key(1), Handler::Shard(rpop)),
+        spec("llen", 2, READONLY | FAST, key(1), Handler::Shard(llen)),
+        spec("lrange", 4, READONLY, key(1), Handler::Shard(lrange)),
+        spec("lindex", 3, READONLY, key(1), Handler::Shard(lindex)),
+        spec("lset", 4, WRITE | DENYOOM, key(1), Handler::Shard(lset)),
+        spec("linsert", 5, WRITE | DENYOOM, key(1), Handler::Shard(linsert)),
+        spec("lrem", 4, WRITE, key(1), Handler::Shard(lrem)),
+        spec("ltrim", 4, WRITE, key(1), Handler::Shard(ltrim)),
+        spec("lpos", -3, READONLY, key(1), Handler::Shard(lpos)),
+        spec("lmove", 5, WRITE | DENYOOM, range(1, 2, 1), Handler::Keys(lmove, lmove_cross)),
+        spec("rpoplpush", 3, WRITE | DENYOOM, range(1, 2, 1), Handler::Keys(rpoplpush, rpoplpush_cross)),
+        spec("lmpop", -4, WRITE, numkeys(1), Handler::Keys(lmpop, pop_cross)),
+        spec("blpop", -3, WRITE | NOSCRIPT | BLOCKING, range(1, -2, 1), Handler::Keys(blpop, pop_cross)).timeout_at(-1),
+        spec("brpop", -3, WRITE | NOSCRIPT | BLOCKING, range(1, -2, 1), Handler::Keys(brpop, pop_cross)).timeout_at(-1),
+        spec("blmove", 6, WRITE | DENYOOM | NOSCRIPT | BLOCKING, range(1, 2, 1), Handler::Keys(blmove, lmove_cross)).timeout_at(-1),
+        spec("brpoplpush", 4, WRITE | DENYOOM | NOSCRIPT | BLOCKING, range(1, 2, 1), Handler::Keys(brpoplpush, rpoplpush_cross)).timeout_at(-1),
+        spec("blmpop", -5, WRITE | BLOCKING, numkeys(2), Handler::Keys(blmpop, pop_cross)).timeout_at(1),
+    ],
+};
 
 /// Which end of a list.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

@@ -1,5 +1,6 @@
-//! Commands: the registry that joins the declarative metadata table (`table`) with the code of each command family,
-//! the context a command runs in, and the per-connection session that routes a pipeline to the shards.
+//! Commands: the registry of every family's commands (each family file declares its commands as `spec` lines beside
+//! their handlers, and its documentation text in `docs/`; `table` joins the two), the context a command runs in,
+//! and the per-connection session that routes a pipeline to the shards.
 //!
 //! A command is one of three shapes (`Handler`):
 //! - `Shard`: runs on the shard that owns its keys (the connection's own shard when it has none) against that
@@ -10,11 +11,14 @@
 
 pub mod args;
 pub mod client;
+pub mod docs;
 pub mod keys;
 pub mod lists;
 pub mod multi;
+pub mod planned;
 pub mod server;
 pub mod session;
+pub mod spec;
 pub mod strings;
 pub mod table;
 
@@ -23,6 +27,7 @@ use crate::proto::Out;
 use crate::shard::blocking::{Block, Finish, Undo, Waiter};
 use crate::shard::Shard;
 use bytes::Bytes;
+use spec::{Family, Flags, BLOCKING, WRITE};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -99,14 +104,13 @@ pub enum Handler {
     Conn(ConnFn),
 }
 
-/// A command: its metadata, its code, and its slot in the statistics.
+/// A command with code: its metadata, its code, and its slot in the statistics.
 pub struct Command {
     pub meta: &'static CommandMeta,
     pub handler: Handler,
     pub index: usize,
-    write: bool,
-    /// BLPOP & co: run alone, may leave the client blocked.
-    pub blocking: bool,
+    /// The spec's flags, at hand on the hot path.
+    pub flags: Flags,
 }
 
 impl Command {
@@ -115,11 +119,17 @@ impl Command {
     }
 
     pub fn is_write(&self) -> bool {
-        self.write
+        self.has_flag(WRITE)
     }
 
-    pub fn has_flag(&self, flag: &str) -> bool {
-        self.meta.flags.contains(&flag)
+    /// BLPOP & co: run alone, may leave the client blocked.
+    pub fn blocking(&self) -> bool {
+        self.has_flag(BLOCKING)
+    }
+
+    /// Whether the command has any of the `spec` flags in `flag`.
+    pub fn has_flag(&self, flag: Flags) -> bool {
+        self.flags & flag != 0
     }
 
     /// The shard-side code; `Conn` commands never reach a shard as a call.
@@ -133,7 +143,7 @@ impl Command {
     /// Positions of the keys in `args`. Fixed-position specs are computed without the table's general parser.
     pub fn key_indexes(&self, args: &[Bytes]) -> Vec<usize> {
         match self.meta.keys {
-            KeySpec::None => Vec::new(),
+            KeySpec::None | KeySpec::Channels { .. } => Vec::new(),
             KeySpec::Range { first, last, step } => range_positions(first, last, step, args.len()).collect(),
             _ => table::key_indexes(self.meta, args).unwrap_or_default(),
         }
@@ -142,7 +152,7 @@ impl Command {
     /// The first key, for routing single-key commands without allocating.
     pub fn first_key<'a>(&self, args: &'a [Bytes]) -> Option<&'a Bytes> {
         match self.meta.keys {
-            KeySpec::None => None,
+            KeySpec::None | KeySpec::Channels { .. } => None,
             KeySpec::Range { first, .. } => args.get(first as usize),
             _ => self.key_indexes(args).first().map(|&i| &args[i]),
         }
@@ -151,7 +161,7 @@ impl Command {
     /// True when the command has at most one key position: routing needs only the first key.
     pub fn single_key(&self) -> bool {
         match self.meta.keys {
-            KeySpec::None => true,
+            KeySpec::None | KeySpec::Channels { .. } => true,
             KeySpec::Range { first, last, .. } => first == last,
             _ => false,
         }
@@ -288,24 +298,26 @@ fn name_eq(name: &str, parts: &[&[u8]]) -> bool {
     rest.is_empty()
 }
 
-/// The registry, built once from the metadata table and the families' handler lists.
+/// The command families, in the order COMMAND lists them: adding a family is one line here.
+pub const FAMILIES: &[&Family] = &[
+    &client::FAMILY,
+    &server::FAMILY,
+    &keys::FAMILY,
+    &strings::FAMILY,
+    &lists::FAMILY,
+    &multi::FAMILY,
+    &planned::FAMILY,
+];
+
+/// The registry, built once from the command table: every command and subcommand with code of its own.
 pub fn registry() -> &'static Registry {
     static REGISTRY: OnceLock<Registry> = OnceLock::new();
     REGISTRY.get_or_init(|| {
         let mut commands = Vec::new();
-        let families =
-            [keys::HANDLERS, strings::HANDLERS, lists::HANDLERS, server::HANDLERS, client::HANDLERS, multi::HANDLERS];
-        for (name, handler) in families.iter().flat_map(|f| f.iter()) {
-            let meta = match name.split_once('|') {
-                Some((parent, sub)) => {
-                    table::lookup(parent.as_bytes()).and_then(|p| table::lookup_sub(p, sub.as_bytes()))
-                }
-                None => table::lookup(name.as_bytes()),
-            };
-            let meta = meta.unwrap_or_else(|| panic!("command {name} missing from the table"));
-            let write = meta.flags.contains(&"write");
-            let blocking = meta.flags.contains(&"blocking");
-            commands.push(Command { meta, handler: *handler, index: commands.len(), write, blocking });
+        for meta in table::commands().iter().flat_map(|m| std::iter::once(m).chain(&m.subcommands)) {
+            if let Some(handler) = meta.handler {
+                commands.push(Command { meta, handler, index: commands.len(), flags: meta.flags });
+            }
         }
         let size = (commands.len() * 4).next_power_of_two();
         let mut slots = vec![NONE; size];

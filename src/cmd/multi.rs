@@ -16,19 +16,25 @@
 //! live when watched and has expired by EXEC counts as changed (Redis deletes it on access and signals it): WATCH
 //! notes each key's expiry, and EXEC compares it with the clock.
 
+use super::spec::*;
 use super::{Call, Command, Handler, LocalFuture, Session};
 use crate::shard::slot::key_shard;
 use bytes::{Bytes, BytesMut};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-pub const HANDLERS: &[(&str, Handler)] = &[
-    ("multi", Handler::Conn(multi)),
-    ("exec", Handler::Conn(exec)),
-    ("discard", Handler::Conn(discard)),
-    ("watch", Handler::Conn(watch)),
-    ("unwatch", Handler::Conn(unwatch)),
-];
+/// This family's commands, one line each (`spec` describes the fields), and their documentation text.
+#[rustfmt::skip]
+pub const FAMILY: Family = Family {
+    docs: include_str!("docs/multi.txt"),
+    specs: &[
+        spec("multi", 1, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY | IN_MULTI, NO_KEYS, Handler::Conn(multi)),
+        spec("exec", 1, NOSCRIPT | LOADING | STALE | SKIP_SLOWLOG | IN_MULTI, NO_KEYS, Handler::Conn(exec)),
+        spec("discard", 1, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY | IN_MULTI, NO_KEYS, Handler::Conn(discard)),
+        spec("watch", -2, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY | IN_MULTI, range(1, -1, 1), Handler::Conn(watch)),
+        spec("unwatch", 1, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, NO_KEYS, Handler::Conn(unwatch)),
+    ],
+};
 
 /// A transaction being queued.
 #[derive(Default)]
@@ -53,11 +59,6 @@ impl Watch {
     fn dirty(&self, now: u64) -> bool {
         self.flag.load(Ordering::Acquire) || (self.expires != 0 && self.expires <= now)
     }
-}
-
-/// Commands that run at once even inside MULTI (Redis's list): everything else is queued.
-pub fn runs_in_multi(cmd: &Command) -> bool {
-    matches!(cmd.meta.name, "exec" | "discard" | "multi" | "watch" | "quit" | "reset")
 }
 
 fn multi(s: &mut Session, _args: Vec<Bytes>) -> LocalFuture<'_> {

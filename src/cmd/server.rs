@@ -2,6 +2,7 @@
 //! MEMORY USAGE, and the whole-keyspace commands DBSIZE, FLUSHDB, FLUSHALL, SWAPDB that visit every shard.
 
 use super::args::{self, is};
+use super::spec::*;
 use super::table::{self, CommandMeta, KeySpec};
 use super::{registry, Ctx, Handler, LocalFuture, Session, Stats};
 use crate::proto::{errors, Out};
@@ -10,30 +11,44 @@ use bytes::Bytes;
 use std::fmt::Write as _;
 use std::sync::atomic::Ordering;
 
-pub const HANDLERS: &[(&str, Handler)] = &[
-    ("command", Handler::Conn(command)),
-    ("info", Handler::Conn(info)),
-    ("time", Handler::Conn(time)),
-    ("config|get", Handler::Conn(config_get)),
-    ("config|set", Handler::Conn(config_set)),
-    ("config|resetstat", Handler::Conn(config_resetstat)),
-    ("config|rewrite", Handler::Conn(config_rewrite)),
-    ("config|help", Handler::Conn(config_help)),
-    ("debug", Handler::Conn(debug)),
-    ("shutdown", Handler::Conn(shutdown)),
-    ("lastsave", Handler::Conn(lastsave)),
-    ("memory|usage", Handler::Shard(memory_usage)),
-    ("memory|help", Handler::Conn(memory_help)),
-    ("dbsize", Handler::Conn(dbsize)),
-    ("flushdb", Handler::Conn(flushdb)),
-    ("flushall", Handler::Conn(flushall)),
-    ("swapdb", Handler::Conn(swapdb)),
-    ("function|flush", Handler::Conn(function_flush)),
-];
+/// This family's commands, one line each (`spec` describes the fields), and their documentation text.
+#[rustfmt::skip]
+pub const FAMILY: Family = Family {
+    docs: include_str!("docs/server.txt"),
+    specs: &[
+        spec("command", -1, LOADING | STALE, NO_KEYS, Handler::Conn(command)).acl(acl::CONNECTION),
+        listed("command|count", 2, LOADING | STALE, NO_KEYS).acl(acl::CONNECTION),
+        listed("command|list", -2, LOADING | STALE, NO_KEYS).acl(acl::CONNECTION),
+        listed("command|info", -2, LOADING | STALE, NO_KEYS).acl(acl::CONNECTION),
+        listed("command|docs", -2, LOADING | STALE, NO_KEYS).acl(acl::CONNECTION),
+        listed("command|getkeys", -4, LOADING | STALE, NO_KEYS).acl(acl::CONNECTION),
+        listed("command|help", 2, LOADING | STALE, NO_KEYS).acl(acl::CONNECTION),
+        spec("info", -1, LOADING | STALE, NO_KEYS, Handler::Conn(info)).acl(acl::DANGEROUS),
+        spec("time", 1, LOADING | STALE | FAST, NO_KEYS, Handler::Conn(time)),
+        listed("config", -2, NO_FLAGS, NO_KEYS),
+        spec("config|get", -3, ADMIN | NOSCRIPT | LOADING | STALE, NO_KEYS, Handler::Conn(config_get)),
+        spec("config|set", -4, ADMIN | NOSCRIPT | LOADING | STALE, NO_KEYS, Handler::Conn(config_set)),
+        spec("config|resetstat", 2, ADMIN | NOSCRIPT | LOADING | STALE, NO_KEYS, Handler::Conn(config_resetstat)),
+        spec("config|rewrite", 2, ADMIN | NOSCRIPT | LOADING | STALE, NO_KEYS, Handler::Conn(config_rewrite)),
+        spec("config|help", 2, LOADING | STALE, NO_KEYS, Handler::Conn(config_help)),
+        spec("debug", -2, ADMIN | NOSCRIPT | LOADING | STALE, NO_KEYS, Handler::Conn(debug)),
+        spec("shutdown", -1, ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI | ALLOW_BUSY, NO_KEYS, Handler::Conn(shutdown)),
+        spec("lastsave", 1, LOADING | STALE | FAST, NO_KEYS, Handler::Conn(lastsave)).acl(acl::ADMIN | acl::DANGEROUS),
+        listed("memory", -2, NO_FLAGS, NO_KEYS),
+        spec("memory|usage", -3, READONLY, key(2), Handler::Shard(memory_usage)),
+        spec("memory|help", 2, LOADING | STALE, NO_KEYS, Handler::Conn(memory_help)),
+        spec("dbsize", 1, READONLY | FAST, NO_KEYS, Handler::Conn(dbsize)).acl(acl::KEYSPACE),
+        spec("flushdb", -1, WRITE, NO_KEYS, Handler::Conn(flushdb)).acl(acl::KEYSPACE | acl::DANGEROUS),
+        spec("flushall", -1, WRITE, NO_KEYS, Handler::Conn(flushall)).acl(acl::KEYSPACE | acl::DANGEROUS),
+        spec("swapdb", 3, WRITE | FAST, NO_KEYS, Handler::Conn(swapdb)).acl(acl::KEYSPACE | acl::DANGEROUS),
+        listed("function", -2, NO_FLAGS, NO_KEYS),
+        spec("function|flush", -2, WRITE | NOSCRIPT, NO_KEYS, Handler::Conn(function_flush)),
+    ],
+};
 
 /// Commands COMMAND shows: those with code, and containers with at least one subcommand that has code.
 fn visible() -> impl Iterator<Item = &'static CommandMeta> {
-    table::COMMANDS.iter().filter(|m| is_visible(m))
+    table::commands().iter().filter(|m| is_visible(m))
 }
 
 fn is_visible(m: &CommandMeta) -> bool {
@@ -54,9 +69,9 @@ fn visible_with_subs() -> impl Iterator<Item = &'static CommandMeta> {
 
 /// Key-spec flags, derived from the command's flags (the table does not record Redis's per-key flags).
 fn key_flags(m: &CommandMeta) -> &'static [&'static str] {
-    if m.has_flag("write") {
+    if m.has_flag(WRITE) {
         &["RW", "update"]
-    } else if m.has_flag("readonly") {
+    } else if m.has_flag(READONLY) {
         &["RO", "access"]
     } else {
         &[]
@@ -68,19 +83,22 @@ fn write_info(o: &mut Out, m: &'static CommandMeta) {
     o.array(10);
     o.bulk(m.name.as_bytes());
     o.int(m.arity as i64);
-    o.set(m.flags.len());
-    for f in m.flags {
+    let flags: Vec<&str> = m.flag_names().collect();
+    o.set(flags.len());
+    for f in flags {
         o.simple(f);
     }
-    o.int(m.first_key as i64);
-    o.int(m.last_key as i64);
-    o.int(m.step as i64);
-    o.set(m.acl.len());
-    for c in m.acl {
+    let (first, last, step) = m.legacy_range();
+    o.int(first as i64);
+    o.int(last as i64);
+    o.int(step as i64);
+    let acl: Vec<&str> = acl::names(m.acl).collect();
+    o.set(acl.len());
+    for c in acl {
         o.simple(c);
     }
-    o.set(m.tips.len());
-    for t in m.tips {
+    o.set(m.doc.tips.len());
+    for t in &m.doc.tips {
         o.bulk(t.as_bytes());
     }
     match m.keys {
@@ -131,13 +149,13 @@ fn write_docs(o: &mut Out, m: &'static CommandMeta) {
     let subs: Vec<&CommandMeta> = visible_subs(m).collect();
     o.map(if subs.is_empty() { 4 } else { 5 });
     o.bulk(b"summary");
-    o.bulk(m.summary.as_bytes());
+    o.bulk(m.doc.summary.as_bytes());
     o.bulk(b"since");
-    o.bulk(m.since.as_bytes());
+    o.bulk(m.doc.since.as_bytes());
     o.bulk(b"group");
-    o.bulk(m.group.as_bytes());
+    o.bulk(m.doc.group.as_bytes());
     o.bulk(b"complexity");
-    o.bulk(m.complexity.as_bytes());
+    o.bulk(m.doc.complexity.as_bytes());
     if !subs.is_empty() {
         o.bulk(b"subcommands");
         o.map(subs.len());
@@ -258,7 +276,8 @@ fn command(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
                                 .collect()
                         } else if is(&args[3], "ACLCAT") {
                             let cat = format!("@{}", String::from_utf8_lossy(v).to_ascii_lowercase());
-                            visible_with_subs().filter(|m| m.acl.contains(&cat.as_str())).map(|m| m.name).collect()
+                            let cat = acl::named(&cat).unwrap_or(0);
+                            visible_with_subs().filter(|m| m.acl & cat != 0).map(|m| m.name).collect()
                         } else if is(&args[3], "MODULE") {
                             Vec::new()
                         } else {

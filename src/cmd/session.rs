@@ -11,6 +11,7 @@
 //! interleave them with the batch replies.
 
 use super::client::{ClientInfo, ReplyMode};
+use super::spec::{IN_MULTI, NO_AUTH, NO_MULTI};
 use super::table::{self, CommandMeta, KeySpec};
 use super::{registry, Call, Command, Handler};
 use crate::proto::request::{detach, PASS_REQUESTS};
@@ -260,18 +261,18 @@ impl Session {
             self.local_error(&errors::wrong_arity(cmd.meta.name));
             return None;
         }
-        if !self.authenticated && !cmd.has_flag("no_auth") {
+        if !self.authenticated && !cmd.has_flag(NO_AUTH) {
             self.shard.borrow_mut().stats.reject(cmd.index);
             self.local_error(errors::NOAUTH);
             return None;
         }
         self.info.borrow_mut().last_cmd = cmd.meta.name;
-        if self.multi.is_some() && cmd.has_flag("no_multi") {
+        if self.multi.is_some() && cmd.has_flag(NO_MULTI) {
             self.shard.borrow_mut().stats.reject(cmd.index);
             self.local_error(errors::NOT_IN_MULTI);
             return None;
         }
-        if self.multi.is_some() && !super::multi::runs_in_multi(cmd) {
+        if self.multi.is_some() && !cmd.has_flag(IN_MULTI) {
             // Kept until EXEC, maybe beyond this read: copied out of the read buffer the connection hands back.
             let mut args = args;
             detach(&mut args);
@@ -285,7 +286,7 @@ impl Session {
             return None;
         }
         let keep = self.reply_mode.take_keep();
-        if self.shared.pause_until_ms.load(Ordering::Relaxed) != 0 || cmd.blocking {
+        if self.shared.pause_until_ms.load(Ordering::Relaxed) != 0 || cmd.blocking() {
             return Some((cmd, args, keep));
         }
         match cmd.handler {
@@ -311,7 +312,7 @@ impl Session {
         if self.shared.pause_until_ms.load(Ordering::Relaxed) != 0 {
             self.wait_while_paused(cmd).await;
         }
-        if cmd.blocking {
+        if cmd.blocking() {
             return self.run_blocking(cmd, args, keep).await;
         }
         match cmd.handler {
@@ -988,8 +989,9 @@ impl Drop for Session {
 
 /// A blocking command's timeout in milliseconds (0 = forever), already validated by the command.
 fn block_timeout_ms(args: &[Bytes]) -> u64 {
-    let at = if args[0].eq_ignore_ascii_case(b"blmpop") { 1 } else { args.len() - 1 };
-    super::lists::parse_timeout(&args[at]).unwrap_or(0)
+    let at = registry().lookup(&args[0], None).map_or(-1, |c| c.meta.timeout_at);
+    let at = if at < 0 { args.len() as i64 + at as i64 } else { at as i64 };
+    args.get(at as usize).map_or(0, |t| super::lists::parse_timeout(t).unwrap_or(0))
 }
 
 /// Sleeps until `deadline`, or forever when there is none.

@@ -7,34 +7,40 @@
 //! than calling a lookup and then a setter that looks the key up again.
 
 use super::args::{self, is};
+use super::spec::*;
 use super::{Ctx, Handler, LocalFuture, Session};
 use crate::db::{access_clock, Db, Value};
 use crate::proto::{errors, Out};
 use crate::shard::Shard;
 use bytes::{Bytes, BytesMut};
 
-pub const HANDLERS: &[(&str, Handler)] = &[
-    ("get", Handler::Shard(get)),
-    ("set", Handler::Shard(set)),
-    ("setnx", Handler::Shard(setnx)),
-    ("setex", Handler::Shard(setex)),
-    ("psetex", Handler::Shard(psetex)),
-    ("getset", Handler::Shard(getset)),
-    ("getdel", Handler::Shard(getdel)),
-    ("getex", Handler::Shard(getex)),
-    ("incr", Handler::Shard(incr)),
-    ("decr", Handler::Shard(decr)),
-    ("incrby", Handler::Shard(incrby)),
-    ("decrby", Handler::Shard(decrby)),
-    ("incrbyfloat", Handler::Shard(incrbyfloat)),
-    ("append", Handler::Shard(append)),
-    ("strlen", Handler::Shard(strlen)),
-    ("getrange", Handler::Shard(getrange)),
-    ("setrange", Handler::Shard(setrange)),
-    ("mget", Handler::Keys(mget, mget_cross)),
-    ("mset", Handler::Keys(mset, mset_cross)),
-    ("msetnx", Handler::Keys(msetnx, msetnx_cross)),
-];
+/// This family's commands, one line each (`spec` describes the fields), and their documentation text.
+#[rustfmt::skip]
+pub const FAMILY: Family = Family {
+    docs: include_str!("docs/strings.txt"),
+    specs: &[
+        spec("get", 2, READONLY | FAST, key(1), Handler::Shard(get)),
+        spec("set", -3, WRITE | DENYOOM, key(1), Handler::Shard(set)),
+        spec("setnx", 3, WRITE | DENYOOM | FAST, key(1), Handler::Shard(setnx)),
+        spec("setex", 4, WRITE | DENYOOM, key(1), Handler::Shard(setex)),
+        spec("psetex", 4, WRITE | DENYOOM, key(1), Handler::Shard(psetex)),
+        spec("mget", -2, READONLY | FAST, range(1, -1, 1), Handler::Keys(mget, mget_cross)),
+        spec("mset", -3, WRITE | DENYOOM, range(1, -1, 2), Handler::Keys(mset, mset_cross)),
+        spec("msetnx", -3, WRITE | DENYOOM, range(1, -1, 2), Handler::Keys(msetnx, msetnx_cross)),
+        spec("getset", 3, WRITE | DENYOOM | FAST, key(1), Handler::Shard(getset)),
+        spec("getdel", 2, WRITE | FAST, key(1), Handler::Shard(getdel)),
+        spec("getex", -2, WRITE | FAST, key(1), Handler::Shard(getex)),
+        spec("incr", 2, WRITE | DENYOOM | FAST, key(1), Handler::Shard(incr)),
+        spec("decr", 2, WRITE | DENYOOM | FAST, key(1), Handler::Shard(decr)),
+        spec("incrby", 3, WRITE | DENYOOM | FAST, key(1), Handler::Shard(incrby)),
+        spec("decrby", 3, WRITE | DENYOOM | FAST, key(1), Handler::Shard(decrby)),
+        spec("incrbyfloat", 3, WRITE | DENYOOM | FAST, key(1), Handler::Shard(incrbyfloat)),
+        spec("append", 3, WRITE | DENYOOM | FAST, key(1), Handler::Shard(append)),
+        spec("strlen", 2, READONLY | FAST, key(1), Handler::Shard(strlen)),
+        spec("getrange", 4, READONLY, key(1), Handler::Shard(getrange)),
+        spec("setrange", 4, WRITE | DENYOOM, key(1), Handler::Shard(setrange)),
+    ],
+};
 
 /// Writes a string value as a bulk reply.
 pub fn reply_value(out: &mut Out, v: &Value) {
