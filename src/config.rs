@@ -19,6 +19,7 @@
 //! [`Config::bytes`].
 
 use crate::glob::glob_match;
+use crate::text::{parse_i64, split_args};
 use ahash::AHashMap;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -794,7 +795,7 @@ fn parse_value(dir: &Directive, args: &[String], current: &str) -> Result<Value,
             _ => return Err("argument must be 'yes' or 'no'".into()),
         },
         Kind::Int { min, max } => {
-            let n = parse_strict_int(one()).ok_or("argument couldn't be parsed into an integer")?;
+            let n = parse_i64(one().as_bytes()).ok_or("argument couldn't be parsed into an integer")?;
             if n < min || n > max {
                 return Err(format!("argument must be between {min} and {max} inclusive"));
             }
@@ -827,18 +828,6 @@ fn parse_value(dir: &Directive, args: &[String], current: &str) -> Result<Value,
         check(&value.render())?;
     }
     Ok(value)
-}
-
-/// Redis's `string2ll`: optional `-`, no `+`, no spaces, no leading zeros.
-fn parse_strict_int(s: &str) -> Option<i64> {
-    if s == "0" {
-        return Some(0);
-    }
-    let digits = s.strip_prefix('-').unwrap_or(s).as_bytes();
-    match digits.first() {
-        Some(b'1'..=b'9') if digits.iter().all(u8::is_ascii_digit) => s.parse().ok(),
-        _ => None,
-    }
 }
 
 /// Parses a memory size as Redis's `memtoull`: decimal digits followed by an
@@ -993,7 +982,7 @@ fn split_line(line: &str) -> Result<Option<Vec<String>>, String> {
     if trimmed.is_empty() || trimmed.starts_with('#') {
         return Ok(None);
     }
-    let args = split_args(trimmed).ok_or_else(|| "Unbalanced quotes in configuration line".to_string())?;
+    let args = split_args(trimmed.as_bytes()).ok_or_else(|| "Unbalanced quotes in configuration line".to_string())?;
     if args.is_empty() {
         return Ok(None);
     }
@@ -1001,88 +990,6 @@ fn split_line(line: &str) -> Result<Option<Vec<String>>, String> {
         .map(|a| String::from_utf8(a).map_err(|_| "argument is not valid UTF-8".to_string()))
         .collect::<Result<Vec<_>, _>>()
         .map(Some)
-}
-
-/// Splits a line into words with Redis's `sdssplitargs` rules: words are
-/// separated by blanks; `"..."` understands `\n \r \t \b \a \\ \" \xHH`;
-/// `'...'` understands only `\'`; a closing quote must be followed by a blank
-/// or the end of the line; quotes may start mid-word (`a"b c"` is `ab c`).
-/// `None` for unbalanced quotes.
-pub fn split_args(line: &str) -> Option<Vec<Vec<u8>>> {
-    let b = line.as_bytes();
-    let at = |i: usize| b.get(i).copied().unwrap_or(0);
-    let mut args = Vec::new();
-    let mut i = 0;
-    loop {
-        while i < b.len() && (b[i].is_ascii_whitespace() || b[i] == 0x0b) {
-            i += 1;
-        }
-        if i >= b.len() {
-            return Some(args);
-        }
-        let mut cur = Vec::new();
-        let (mut inq, mut insq) = (false, false);
-        loop {
-            let c = at(i);
-            if inq {
-                if c == b'\\' && at(i + 1) == b'x' && at(i + 2).is_ascii_hexdigit() && at(i + 3).is_ascii_hexdigit() {
-                    let hex = std::str::from_utf8(&b[i + 2..i + 4]).ok()?;
-                    cur.push(u8::from_str_radix(hex, 16).ok()?);
-                    i += 4;
-                    continue;
-                } else if c == b'\\' && i + 1 < b.len() {
-                    i += 1;
-                    cur.push(match b[i] {
-                        b'n' => b'\n',
-                        b'r' => b'\r',
-                        b't' => b'\t',
-                        b'b' => 0x08,
-                        b'a' => 0x07,
-                        other => other,
-                    });
-                } else if c == b'"' {
-                    if i + 1 < b.len() && !is_space(b[i + 1]) {
-                        return None;
-                    }
-                    i += 1;
-                    break;
-                } else if i >= b.len() {
-                    return None;
-                } else {
-                    cur.push(c);
-                }
-            } else if insq {
-                if c == b'\\' && at(i + 1) == b'\'' {
-                    i += 1;
-                    cur.push(b'\'');
-                } else if c == b'\'' {
-                    if i + 1 < b.len() && !is_space(b[i + 1]) {
-                        return None;
-                    }
-                    i += 1;
-                    break;
-                } else if i >= b.len() {
-                    return None;
-                } else {
-                    cur.push(c);
-                }
-            } else {
-                match c {
-                    _ if i >= b.len() => break,
-                    b' ' | b'\n' | b'\r' | b'\t' => break,
-                    b'"' => inq = true,
-                    b'\'' => insq = true,
-                    _ => cur.push(c),
-                }
-            }
-            i += 1;
-        }
-        args.push(cur);
-    }
-}
-
-fn is_space(c: u8) -> bool {
-    c.is_ascii_whitespace() || c == 0x0b
 }
 
 /// Quotes a value for a config file when it needs it (empty, blanks, quotes,
@@ -1143,7 +1050,8 @@ pub fn parse_cli_overrides(args: &[String]) -> Result<(Option<PathBuf>, Override
     let mut last_has_value = true;
     for (i, arg) in rest.iter().enumerate() {
         if last_has_value && arg.starts_with("--") {
-            let words = split_args(&arg[2..]).ok_or_else(|| format!("command line: unbalanced quotes in '{arg}'"))?;
+            let words = split_args(&arg.as_bytes()[2..])
+                .ok_or_else(|| format!("command line: unbalanced quotes in '{arg}'"))?;
             let mut words = words
                 .into_iter()
                 .map(|w| String::from_utf8(w).map_err(|_| format!("command line: '{arg}' is not valid UTF-8")));
@@ -1345,22 +1253,6 @@ mod tests {
     }
 
     #[test]
-    fn split_args_rules() {
-        let s = |l: &str| {
-            split_args(l).map(|v| v.into_iter().map(|a| String::from_utf8_lossy(&a).into_owned()).collect::<Vec<_>>())
-        };
-        assert_eq!(s("  a  b\tc "), Some(strs(&["a", "b", "c"])));
-        assert_eq!(s("a\"b c\"d"), None);
-        assert_eq!(s("a\"b c\""), Some(strs(&["ab c"])));
-        assert_eq!(s("\"\\x41\\x4g\\t\\\"\""), Some(strs(&["Ax4g\t\""]))); // verified with redis-server
-        assert_eq!(s("'a\\'b' '\\n'"), Some(strs(&["a'b", "\\n"])));
-        assert_eq!(s("\"\" ''"), Some(strs(&["", ""])));
-        assert_eq!(s("'abc"), None);
-        assert_eq!(s("\"abc\\"), None);
-        assert_eq!(s(""), Some(vec![]));
-    }
-
-    #[test]
     fn memory_units() {
         assert_eq!(parse_memory("0"), Some(0));
         assert_eq!(parse_memory("100"), Some(100));
@@ -1387,16 +1279,6 @@ mod tests {
         assert_eq!(human_bytes(3 << 20), "3mb");
         assert_eq!(human_bytes(2048), "2kb");
         assert_eq!(human_bytes(1000), "1000");
-    }
-
-    #[test]
-    fn strict_integers() {
-        assert_eq!(parse_strict_int("0"), Some(0));
-        assert_eq!(parse_strict_int("-2"), Some(-2));
-        assert_eq!(parse_strict_int("42"), Some(42));
-        for bad in ["", "-", "-0", "007", "+5", " 5", "5 ", "1e3", "9223372036854775808"] {
-            assert_eq!(parse_strict_int(bad), None, "{bad:?}");
-        }
     }
 
     #[test]
@@ -1703,7 +1585,7 @@ mod tests {
     fn quoting_round_trips() {
         for s in ["plain", "", "two words", "q\"uote", "back\\slash", "#hash", "tab\there", "it's", "\u{e9}t\u{e9}"] {
             let line = format!("requirepass {}", quote(s));
-            let args = split_args(&line).unwrap();
+            let args = split_args(line.as_bytes()).unwrap();
             assert_eq!(args.len(), 2, "{line}");
             assert_eq!(args[1], s.as_bytes(), "{line}");
         }

@@ -635,7 +635,7 @@ fn debug(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
             }
             "set-active-expire" if args.len() == 3 => {
                 // Redis reads the flag with atoi: anything unreadable is 0, off.
-                let on = args::int(&args[2]).is_ok_and(|v| v != 0);
+                let on = crate::text::atoi(&args[2]) != 0;
                 s.shared.active_expire.store(on, Ordering::Relaxed);
                 s.reply().ok()
             }

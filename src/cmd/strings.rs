@@ -385,7 +385,7 @@ fn int_of(v: &Value) -> Result<i64, &'static str> {
     }
     let mut tmp = [0u8; 20];
     let b = str_bytes(v, &mut tmp).ok_or(errors::WRONGTYPE)?;
-    crate::proto::request::parse_i64(b).ok_or(errors::NOT_INTEGER)
+    crate::text::parse_i64(b).ok_or(errors::NOT_INTEGER)
 }
 
 /// INCR, DECR, INCRBY, DECRBY: one lookup, the new integer written in place keeping the TTL.
