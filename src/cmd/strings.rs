@@ -459,7 +459,7 @@ fn incrbyfloat(ctx: &mut Ctx, args: &[Bytes]) {
 
 /// The largest string SETRANGE and APPEND may build (proto-max-bulk-len).
 fn max_string(ctx: &Ctx) -> u64 {
-    ctx.shard.server.proto_max_bulk_len.load(std::sync::atomic::Ordering::Relaxed)
+    ctx.shard.server.live.proto_max_bulk_len.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 /// A string value's bytes ready to be grown in place: the stored buffer itself when nothing else shares it, so
