@@ -67,7 +67,7 @@ pub fn serve(stream: TcpStream, shard: Rc<RefCell<Shard>>) {
         let shared = shard.borrow().server.clone();
         let n = shared.connected_clients.fetch_add(1, Ordering::Relaxed) + 1;
         shared.total_connections.fetch_add(1, Ordering::Relaxed);
-        if n > shared.maxclients.load(Ordering::Relaxed) {
+        if n as u64 > shared.live.maxclients.load(Ordering::Relaxed) {
             shared.rejected_connections.fetch_add(1, Ordering::Relaxed);
             let mut stream = stream;
             let _ = stream.write_all(b"-ERR max number of clients reached\r\n").await;
@@ -148,7 +148,7 @@ async fn run(mut stream: TcpStream, shard: Rc<RefCell<Shard>>) {
             let mut protocol_error = None;
             loop {
                 let limits = Limits {
-                    proto_max_bulk_len: shared.proto_max_bulk_len.load(Ordering::Relaxed),
+                    proto_max_bulk_len: shared.live.proto_max_bulk_len.load(Ordering::Relaxed),
                     query_buffer_limit: query_buffer_limit(&shared, session.authenticated),
                     unauthenticated: !session.authenticated,
                 };
@@ -306,7 +306,7 @@ async fn flush(stream: &mut TcpStream, session: &mut Session) -> bool {
 
 /// client-query-buffer-limit, capped at 1 MiB until the client authenticates (Redis 7.4).
 fn query_buffer_limit(shared: &Shared, authenticated: bool) -> u64 {
-    let limit = shared.query_buffer_limit.load(Ordering::Relaxed);
+    let limit = shared.live.client_query_buffer_limit.load(Ordering::Relaxed);
     if authenticated {
         limit
     } else {

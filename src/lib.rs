@@ -2,7 +2,7 @@
 //!
 //! Layers, top to bottom (imports flow downwards only): `server` (start-up) → `conn` (sockets) → `cmd` (commands
 //! and sessions) → `shard` (threads, mailboxes, locks) → `db` (data structures); `proto`, `config` and `glob` sit
-//! at the bottom beside `db`.
+//! at the bottom beside `db`, and `text` (Redis's integer parsing and quoting, which they share) below them all.
 
 pub mod cmd;
 pub mod config;
@@ -13,3 +13,4 @@ pub mod proto;
 pub mod server;
 pub mod shard;
 pub mod shared;
+pub mod text;

@@ -1,10 +1,10 @@
 //! What every thread shares: the shards' mailboxes, the configuration, and a few counters. Nothing here is on the
 //! data path but atomics; the configuration's mutex is taken by CONFIG, AUTH and connection set-up only.
 
-use crate::config::Config;
+use crate::config::{Config, Live};
 use crate::shard::ShardHandle;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
 use std::sync::Mutex;
 use std::time::Instant;
 use tokio::sync::watch;
@@ -28,13 +28,10 @@ pub struct Shared {
     pub started: Instant,
     pub started_unix_ms: u64,
     pub lastsave_unix: AtomicU64,
-    // Live copies of the settings the data path reads, updated by CONFIG SET.
-    pub hz: AtomicU32,
+    /// Live copies of the settings the data path reads, kept in step with `config` by [`Shared::set_config`].
+    pub live: Live,
+    /// DEBUG SET-ACTIVE-EXPIRE: whether the shards' cron expires keys.
     pub active_expire: AtomicBool,
-    pub proto_max_bulk_len: AtomicU64,
-    pub query_buffer_limit: AtomicU64,
-    pub maxclients: AtomicUsize,
-    pub timeout_secs: AtomicU64,
     // Counters.
     pub next_client_id: AtomicU64,
     pub next_txid: AtomicU64,
@@ -59,12 +56,8 @@ impl Shared {
             started: Instant::now(),
             started_unix_ms: now_ms,
             lastsave_unix: AtomicU64::new(now_ms / 1000),
-            hz: AtomicU32::new(config.hz),
+            live: Live::new(&config),
             active_expire: AtomicBool::new(true),
-            proto_max_bulk_len: AtomicU64::new(config.proto_max_bulk_len),
-            query_buffer_limit: AtomicU64::new(config.client_query_buffer_limit),
-            maxclients: AtomicUsize::new(config.maxclients),
-            timeout_secs: AtomicU64::new(config.timeout),
             next_client_id: AtomicU64::new(1),
             next_txid: AtomicU64::new(1),
             connected_clients: AtomicUsize::new(0),
@@ -82,14 +75,13 @@ impl Shared {
         self.shards.len()
     }
 
-    /// Copies the live settings out of the configuration after CONFIG SET.
-    pub fn refresh_live_settings(&self) {
-        let c = self.config.lock().expect("config lock");
-        self.hz.store(c.hz, Ordering::Relaxed);
-        self.proto_max_bulk_len.store(c.proto_max_bulk_len, Ordering::Relaxed);
-        self.query_buffer_limit.store(c.client_query_buffer_limit, Ordering::Relaxed);
-        self.maxclients.store(c.maxclients, Ordering::Relaxed);
-        self.timeout_secs.store(c.timeout, Ordering::Relaxed);
+    /// CONFIG SET: changes the configuration (all or nothing, see [`Config::set`]) and its live copies, under the
+    /// configuration lock so that concurrent CONFIG SETs leave the copies matching the configuration.
+    pub fn set_config(&self, pairs: &[(Vec<u8>, Vec<u8>)]) -> Result<(), String> {
+        let mut config = self.config.lock().expect("config lock");
+        config.set(pairs)?;
+        self.live.update(&config);
+        Ok(())
     }
 
     pub fn requirepass(&self) -> Option<String> {

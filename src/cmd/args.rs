@@ -1,7 +1,7 @@
 //! Argument parsing shared by the command families: integers and floats with Redis's rules and error texts.
 
 use crate::proto::errors;
-use crate::proto::request::parse_i64;
+use crate::text::parse_i64;
 
 /// An integer argument, or Redis's "not an integer or out of range" error.
 pub fn int(arg: &[u8]) -> Result<i64, &'static str> {

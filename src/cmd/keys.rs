@@ -169,7 +169,7 @@ struct ScanOpts {
 /// string does.
 fn parse_cursor(arg: &[u8]) -> Option<u64> {
     let s = &arg[..memchr_nul(arg)];
-    if let Some(v) = crate::proto::request::parse_i64(s) {
+    if let Some(v) = crate::text::parse_i64(s) {
         return u64::try_from(v).ok();
     }
     let mut i = s.iter().take_while(|c| matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')).count();

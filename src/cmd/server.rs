@@ -432,8 +432,8 @@ fn render_info(s: &Session, wanted: &[String], reports: &[ShardReport], stats: &
             crate::db::now_ms() * 1000,
             uptime,
             uptime / 86400,
-            sh.hz.load(Ordering::Relaxed),
-            sh.hz.load(Ordering::Relaxed),
+            sh.live.hz.load(Ordering::Relaxed),
+            sh.live.hz.load(Ordering::Relaxed),
             (crate::db::now_ms() / 1000) & ((1 << 24) - 1),
             sh.executable,
             sh.config_file.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
@@ -450,7 +450,7 @@ fn render_info(s: &Session, wanted: &[String], reports: &[ShardReport], stats: &
              client_recent_max_output_buffer:0\r\nblocked_clients:{blocked}\r\ntracking_clients:0\r\npubsub_clients:0\r\n\
              watching_clients:0\r\nclients_in_timeout_table:0\r\ntotal_watched_keys:0\r\ntotal_blocking_keys:0\r\n\
              total_blocking_keys_on_nokey:0\r\n",
-            sh.maxclients.load(Ordering::Relaxed)
+            sh.live.maxclients.load(Ordering::Relaxed)
         );
     }
     if want("memory") {
@@ -579,12 +579,8 @@ fn config_set(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
             return s.reply().error(&errors::wrong_arity("config|set"));
         }
         let pairs: Vec<(Vec<u8>, Vec<u8>)> = args[2..].chunks(2).map(|p| (p[0].to_vec(), p[1].to_vec())).collect();
-        let result = s.shared.config.lock().expect("config lock").set(&pairs);
-        match result {
-            Ok(()) => {
-                s.shared.refresh_live_settings();
-                s.reply().ok()
-            }
+        match s.shared.set_config(&pairs) {
+            Ok(()) => s.reply().ok(),
             Err(e) => s.reply().error(&e),
         }
     })
@@ -654,7 +650,7 @@ fn debug(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
             }
             "set-active-expire" if args.len() == 3 => {
                 // Redis reads the flag with atoi: anything unreadable is 0, off.
-                let on = args::int(&args[2]).is_ok_and(|v| v != 0);
+                let on = crate::text::atoi(&args[2]) != 0;
                 s.shared.active_expire.store(on, Ordering::Relaxed);
                 s.reply().ok()
             }

@@ -391,7 +391,7 @@ fn int_of(v: &Value) -> Result<i64, &'static str> {
     }
     let mut tmp = [0u8; 20];
     let b = str_bytes(v, &mut tmp).ok_or(errors::WRONGTYPE)?;
-    crate::proto::request::parse_i64(b).ok_or(errors::NOT_INTEGER)
+    crate::text::parse_i64(b).ok_or(errors::NOT_INTEGER)
 }
 
 /// INCR, DECR, INCRBY, DECRBY: one lookup, the new integer written in place keeping the TTL.
@@ -465,7 +465,7 @@ fn incrbyfloat(ctx: &mut Ctx, args: &[Bytes]) {
 
 /// The largest string SETRANGE and APPEND may build (proto-max-bulk-len).
 fn max_string(ctx: &Ctx) -> u64 {
-    ctx.shard.server.proto_max_bulk_len.load(std::sync::atomic::Ordering::Relaxed)
+    ctx.shard.server.live.proto_max_bulk_len.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 /// A string value's bytes ready to be grown in place: the stored buffer itself when nothing else shares it, so

@@ -159,38 +159,12 @@ fn range_keys(argc: usize, first: i32, last: i32, step: i32) -> Option<Vec<usize
 
 fn numkeys_keys(args: &[Bytes], at: usize) -> Option<Vec<usize>> {
     let first = at + 1;
-    let n = atoi(args.get(at)?);
+    let n = crate::text::atoi(args.get(at)?);
     let available = args.len().saturating_sub(first);
     if n < 1 || n > available as i64 {
         return None;
     }
     Some((first..first + n as usize).collect())
-}
-
-/// C `atoi`-style parse: optional leading whitespace and sign, then as many
-/// digits as present; saturates instead of overflowing.
-fn atoi(s: &[u8]) -> i64 {
-    let mut it = s.iter().copied().skip_while(|c| matches!(c, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)).peekable();
-    let negative = match it.peek() {
-        Some(b'-') => {
-            it.next();
-            true
-        }
-        Some(b'+') => {
-            it.next();
-            false
-        }
-        _ => false,
-    };
-    let mut n: i64 = 0;
-    for c in it.take_while(u8::is_ascii_digit) {
-        n = n.saturating_mul(10).saturating_add(i64::from(c - b'0'));
-    }
-    if negative {
-        -n
-    } else {
-        n
-    }
 }
 
 /// The key-spec way: the first `STREAMS` at or after `start`, then the first

@@ -142,7 +142,7 @@ pub fn parse_canonical_int(data: &[u8]) -> Option<i64> {
     if data.len() > 20 {
         return None;
     }
-    crate::proto::request::parse_i64(data)
+    crate::text::parse_i64(data)
 }
 
 /// A key's value with its expiry and access clock.

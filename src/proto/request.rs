@@ -5,6 +5,7 @@
 //! arrives one byte at a time costs linear work, and a huge declared length reserves nothing until its bytes arrive.
 //! Arguments are `Bytes` split off the read buffer: no copy between the socket and the command.
 
+use crate::text::{is_c_space, parse_i64, split_args};
 use bytes::{Buf, Bytes, BytesMut};
 
 /// Longest inline request, or header line of a multibulk request, Redis accepts without a newline (PROTO_INLINE_MAX_SIZE).
@@ -250,26 +251,6 @@ fn header_line(buf: &[u8], too_big: ProtocolError) -> Result<Option<usize>, Prot
     }
 }
 
-/// Parses a signed decimal exactly as Redis's string2ll: no spaces, no '+', no leading zeros, fits i64.
-pub fn parse_i64(s: &[u8]) -> Option<i64> {
-    let (neg, digits) = match s {
-        [b'-', rest @ ..] => (true, rest),
-        _ => (false, s),
-    };
-    if digits.is_empty() || digits.len() > 20 || (digits[0] == b'0' && (digits.len() > 1 || neg)) {
-        return None;
-    }
-    let mut v: i64 = 0;
-    for &c in digits {
-        if !c.is_ascii_digit() {
-            return None;
-        }
-        let d = (c - b'0') as i64;
-        v = if neg { v.checked_mul(10)?.checked_sub(d)? } else { v.checked_mul(10)?.checked_add(d)? };
-    }
-    Some(v)
-}
-
 /// One inline request: a line split into words with Redis's quoting rules.
 fn decode_inline(buf: &mut BytesMut) -> Result<Option<Vec<Bytes>>, ProtocolError> {
     let Some(nl) = c_strchr(buf, b'\n') else {
@@ -282,7 +263,8 @@ fn decode_inline(buf: &mut BytesMut) -> Result<Option<Vec<Bytes>>, ProtocolError
     let end = if nl > 0 && line[nl - 1] == b'\r' { nl - 1 } else { nl };
     let text = &line[..end];
     if text.iter().any(|&c| matches!(c, b'"' | b'\'' | 0)) {
-        return split_args(text).map(Some).ok_or(ProtocolError::UnbalancedQuotes);
+        let args = split_args(text).ok_or(ProtocolError::UnbalancedQuotes)?;
+        return Ok(Some(args.into_iter().map(Bytes::from).collect()));
     }
     // Plain words (what redis-benchmark and most typed commands send): the arguments are slices of the line, as
     // multibulk arguments are slices of the buffer, split exactly where `split_args` would split them.
@@ -303,101 +285,6 @@ fn decode_inline(buf: &mut BytesMut) -> Result<Option<Vec<Bytes>>, ProtocolError
         }
     }
     Ok(Some(args))
-}
-
-/// Splits a line into arguments the way redis-cli and inline requests do (Redis's `sdssplitargs`): spaces separate
-/// words, "double quotes" understand \n \r \t \b \a \\ \" and \xHH escapes, 'single quotes' only \'. A closing quote
-/// must be followed by a space or the end of the line. `None` on unbalanced quotes. The line is read as a C string:
-/// it ends at its first NUL byte.
-pub fn split_args(line: &[u8]) -> Option<Vec<Bytes>> {
-    let line = &line[..line.iter().position(|&b| b == 0).unwrap_or(line.len())];
-    let mut args = Vec::new();
-    let mut i = 0;
-    let n = line.len();
-    loop {
-        while i < n && is_c_space(line[i]) {
-            i += 1;
-        }
-        if i >= n {
-            return Some(args);
-        }
-        let mut cur = Vec::new();
-        let mut in_double = false;
-        let mut in_single = false;
-        loop {
-            if in_double {
-                if i >= n {
-                    return None;
-                }
-                let c = line[i];
-                if c == b'\\'
-                    && i + 3 < n
-                    && line[i + 1] == b'x'
-                    && hex(line[i + 2]).is_some()
-                    && hex(line[i + 3]).is_some()
-                {
-                    cur.push(hex(line[i + 2]).unwrap() * 16 + hex(line[i + 3]).unwrap());
-                    i += 3;
-                } else if c == b'\\' && i + 1 < n {
-                    i += 1;
-                    cur.push(match line[i] {
-                        b'n' => b'\n',
-                        b'r' => b'\r',
-                        b't' => b'\t',
-                        b'b' => 8,
-                        b'a' => 7,
-                        other => other,
-                    });
-                } else if c == b'"' {
-                    if i + 1 < n && !is_c_space(line[i + 1]) {
-                        return None;
-                    }
-                    i += 1;
-                    break;
-                } else {
-                    cur.push(c);
-                }
-            } else if in_single {
-                if i >= n {
-                    return None;
-                }
-                let c = line[i];
-                if c == b'\\' && i + 1 < n && line[i + 1] == b'\'' {
-                    i += 1;
-                    cur.push(b'\'');
-                } else if c == b'\'' {
-                    if i + 1 < n && !is_c_space(line[i + 1]) {
-                        return None;
-                    }
-                    i += 1;
-                    break;
-                } else {
-                    cur.push(c);
-                }
-            } else {
-                if i >= n {
-                    break;
-                }
-                match line[i] {
-                    b' ' | b'\n' | b'\r' | b'\t' => break,
-                    b'"' => in_double = true,
-                    b'\'' => in_single = true,
-                    c => cur.push(c),
-                }
-            }
-            i += 1;
-        }
-        args.push(Bytes::from(cur));
-    }
-}
-
-/// C's `isspace`: unlike `u8::is_ascii_whitespace`, it includes the vertical tab.
-fn is_c_space(c: u8) -> bool {
-    matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
-}
-
-fn hex(c: u8) -> Option<u8> {
-    (c as char).to_digit(16).map(|d| d as u8)
 }
 
 #[cfg(test)]
@@ -534,17 +421,6 @@ mod tests {
     }
 
     #[test]
-    fn split_args_follows_sdssplitargs() {
-        let split = |l: &[u8]| split_args(l).map(|v| v.iter().map(|a| a.to_vec()).collect::<Vec<_>>());
-        assert_eq!(split(b"a\x0bb \x0b c"), Some(vec![b"a\x0bb".to_vec(), b"c".to_vec()]));
-        assert_eq!(split(b"\"a\\x4g\" 'x\\y'"), Some(vec![b"ax4g".to_vec(), b"x\\y".to_vec()]));
-        assert_eq!(split(b"a\0 b"), Some(vec![b"a".to_vec()]));
-        assert_eq!(split(b"\"a\0\""), None);
-        assert_eq!(split(b"'a'b"), None);
-        assert_eq!(split(b"  "), Some(vec![]));
-    }
-
-    #[test]
     fn query_buffer_limit_counts_the_bulk_in_progress() {
         let tight = Limits { query_buffer_limit: 1024, ..LIMITS };
         let mut big = b"*1\r\n$1023\r\n".to_vec();
@@ -564,15 +440,5 @@ mod tests {
         let mut buf = BytesMut::from(&b"*1\r\n$536870912\r\nabc"[..]);
         assert!(d.decode(&mut buf, LIMITS).unwrap().is_none());
         assert!(buf.capacity() < 4 << 20);
-    }
-
-    #[test]
-    fn integers() {
-        assert_eq!(parse_i64(b"-12"), Some(-12));
-        assert_eq!(parse_i64(b"9223372036854775807"), Some(i64::MAX));
-        assert_eq!(parse_i64(b"-9223372036854775808"), Some(i64::MIN));
-        for bad in [&b"9223372036854775808"[..], b"", b"-", b"01", b"-0", b"+1", b" 1", b"1a"] {
-            assert_eq!(parse_i64(bad), None, "{:?}", bad);
-        }
     }
 }

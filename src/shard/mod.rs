@@ -458,7 +458,7 @@ impl Shard {
 
     /// Closes connections idle for longer than the `timeout` directive (0 = never), as Redis's clientsCron does.
     fn close_idle_clients(&mut self) {
-        let timeout = self.server.timeout_secs.load(Ordering::Relaxed);
+        let timeout = self.server.live.timeout.load(Ordering::Relaxed);
         if timeout == 0 {
             return;
         }
@@ -544,7 +544,7 @@ pub fn run(start: ShardStart) {
 async fn expire_loop(shard: Rc<RefCell<Shard>>) {
     let mut last_clients_check = std::time::Instant::now();
     loop {
-        let hz = shard.borrow().server.hz.load(Ordering::Relaxed).clamp(1, 500) as u64;
+        let hz = shard.borrow().server.live.hz.load(Ordering::Relaxed).clamp(1, 500);
         let period = std::time::Duration::from_millis(1000 / hz);
         tokio::time::sleep(period).await;
         let mut s = shard.borrow_mut();
