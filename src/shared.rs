@@ -41,6 +41,10 @@ pub struct Shared {
     /// CLIENT PAUSE: until when (Unix ms; 0 = not paused) and whether only writes wait.
     pub pause_until_ms: AtomicU64,
     pub pause_writes_only: AtomicBool,
+    /// Clients blocked on keys of more than one shard. While there are any, a pipeline's writes to different
+    /// shards run one after the other (see `Session::dispatch`), so such a client is offered keys in the order
+    /// the writer made them ready.
+    pub spanning_blocks: AtomicUsize,
     pub shutdown: watch::Sender<Option<Shutdown>>,
 }
 
@@ -65,6 +69,7 @@ impl Shared {
             rejected_connections: AtomicU64::new(0),
             pause_until_ms: AtomicU64::new(0),
             pause_writes_only: AtomicBool::new(false),
+            spanning_blocks: AtomicUsize::new(0),
             shutdown: watch::channel(None).0,
             config: Mutex::new(config),
             config_file,

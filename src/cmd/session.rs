@@ -46,6 +46,24 @@ struct Blocked {
     shards: Vec<usize>,
     args: Vec<Bytes>,
     keep: bool,
+    /// Held while the block spans several shards: counts it in `Shared::spanning_blocks`.
+    _spanning: Option<Spanning>,
+}
+
+/// One count in `Shared::spanning_blocks`, given back when dropped (however the block ends).
+struct Spanning(Arc<Shared>);
+
+impl Spanning {
+    fn new(shared: &Arc<Shared>) -> Self {
+        shared.spanning_blocks.fetch_add(1, Ordering::Relaxed);
+        Spanning(shared.clone())
+    }
+}
+
+impl Drop for Spanning {
+    fn drop(&mut self) {
+        self.0.spanning_blocks.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// What ended (or interrupted) a block, as the connection saw it.
@@ -289,21 +307,29 @@ impl Session {
         if self.shared.pause_until_ms.load(Ordering::Relaxed) != 0 || cmd.blocking() {
             return Some((cmd, args, keep));
         }
-        match cmd.handler {
-            Handler::Shard(_) => {
-                let target = cmd.first_key(&args).map_or(self.local, |k| key_shard(k, self.nshards()));
-                self.route(cmd, args, target, keep);
-                None
-            }
+        let target = match cmd.handler {
+            Handler::Shard(_) => cmd.first_key(&args).map_or(self.local, |k| key_shard(k, self.nshards())),
             Handler::Keys(..) => match self.common_shard(cmd, &args) {
-                Some(target) => {
-                    self.route(cmd, args, target, keep);
-                    None
-                }
-                None => Some((cmd, args, keep)),
+                Some(target) => target,
+                None => return Some((cmd, args, keep)),
             },
-            Handler::Conn(_) => Some((cmd, args, keep)),
+            Handler::Conn(_) => return Some((cmd, args, keep)),
+        };
+        if self.must_wait_for_batches(cmd, target) {
+            return Some((cmd, args, keep));
         }
+        self.route(cmd, args, target, keep);
+        None
+    }
+
+    /// Whether a write must wait for the batches already out to other shards before it runs: only while some
+    /// client is blocked on keys of several shards. Such a client must be offered the keys in the order this
+    /// pipeline makes them ready (Redis serves ready keys after each command), which batches running in
+    /// parallel on their shards would not keep.
+    fn must_wait_for_batches(&self, cmd: &Command, target: usize) -> bool {
+        cmd.is_write()
+            && self.shared.spanning_blocks.load(Ordering::Relaxed) != 0
+            && self.pending.iter().enumerate().any(|(s, calls)| s != target && !calls.is_empty())
     }
 
     /// Runs what `dispatch` could not: connection commands, multi-shard commands, blocking commands, and
@@ -315,17 +341,18 @@ impl Session {
         if cmd.blocking() {
             return self.run_blocking(cmd, args, keep).await;
         }
-        match cmd.handler {
-            Handler::Shard(_) => {
-                let target = cmd.first_key(&args).map_or(self.local, |k| key_shard(k, self.nshards()));
-                self.route(cmd, args, target, keep);
-            }
+        let target = match cmd.handler {
+            Handler::Shard(_) => cmd.first_key(&args).map_or(self.local, |k| key_shard(k, self.nshards())),
             Handler::Keys(_, cross) => match self.common_shard(cmd, &args) {
-                Some(target) => self.route(cmd, args, target, keep),
-                None => self.run_conn(cross, args, keep).await,
+                Some(target) => target,
+                None => return self.run_conn(cross, args, keep).await,
             },
-            Handler::Conn(f) => self.run_conn(f, args, keep).await,
+            Handler::Conn(f) => return self.run_conn(f, args, keep).await,
+        };
+        if self.must_wait_for_batches(cmd, target) {
+            self.flush_batches().await;
         }
+        self.route(cmd, args, target, keep);
     }
 
     /// CLIENT PAUSE: holds a command (and, to keep order, everything after it) until the pause ends; with
@@ -877,7 +904,8 @@ impl Session {
         info.blocked = true;
         info.unblock_error = false;
         drop(info);
-        self.blocked = Some(Blocked { cmd, deadline, shards, args, keep });
+        let _spanning = (shards.len() > 1).then(|| Spanning::new(&self.shared));
+        self.blocked = Some(Blocked { cmd, deadline, shards, args, keep, _spanning });
     }
 
     /// Whether the reply of the command the client is blocked in is to be sent.
