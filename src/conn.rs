@@ -1,11 +1,11 @@
 //! One client connection: read whatever the socket has, decode every complete request, run them as one pipeline
 //! (`Session::execute`), write all replies with one write, repeat. Runs as a task on its shard's event loop.
 
-use crate::cmd::client::ClientInfo;
 use crate::cmd::session::BlockEvent;
 use crate::cmd::Session;
 use crate::proto::request::{PASS_REQUESTS, SMALL_BULK, UNAUTH_MAX_QUERY_BUFFER};
 use crate::proto::{Decoder, Limits, Out};
+use crate::shard::clients::ClientInfo;
 use crate::shard::Shard;
 use crate::shared::Shared;
 use bytes::{Bytes, BytesMut};
@@ -35,31 +35,6 @@ const BLOCKED_READ: usize = 512;
 
 /// Replies pending after a flush are cleared in place, and the buffer kept, up to this capacity.
 const OUT_KEEP: usize = 64 * 1024;
-
-/// The read buffers of one shard thread, lent to its connections while they read and run requests, so that idle
-/// and blocked connections hold none (Redis 7.4, too, reads into one query buffer per thread). Each comes with the
-/// decoder's emptied argument vectors kept for reuse. Most recently given back first: under load the same few
-/// buffers, warm in the caches, serve every connection.
-#[derive(Default)]
-pub struct ReadBufs(Vec<(BytesMut, Vec<Vec<Bytes>>)>);
-
-impl ReadBufs {
-    /// Buffers kept for lending. More are lent at once only while more connections are mid-pipeline, waiting on
-    /// other shards.
-    const KEEP: usize = 64;
-
-    fn lend(&mut self) -> (BytesMut, Vec<Vec<Bytes>>) {
-        self.0.pop().unwrap_or_else(|| (BytesMut::with_capacity(READ_CHUNK), Vec::new()))
-    }
-
-    /// Takes an emptied buffer back; one grown for a large request is let go.
-    fn give_back(&mut self, buf: BytesMut, spare: Vec<Vec<Bytes>>, grown: bool) {
-        debug_assert!(buf.is_empty());
-        if !grown && self.0.len() < Self::KEEP {
-            self.0.push((buf, spare));
-        }
-    }
-}
 
 /// Starts serving a connection on the current shard thread.
 pub fn serve(stream: TcpStream, shard: Rc<RefCell<Shard>>) {
@@ -250,7 +225,7 @@ async fn run(mut stream: TcpStream, shard: Rc<RefCell<Shard>>) {
 /// Borrows a read buffer from the shard, with the bytes kept in `own` (which it empties) at its front, and hands
 /// its spare argument vectors to the decoder; also says whether the bytes made it grow.
 fn lend(shard: &RefCell<Shard>, own: &mut BytesMut, decoder: &mut Decoder) -> (BytesMut, bool) {
-    let (mut buf, mut spare) = shard.borrow_mut().read_bufs.lend();
+    let (mut buf, mut spare) = shard.borrow_mut().read_bufs.lend(READ_CHUNK);
     decoder.swap_spare(&mut spare);
     if !own.is_empty() {
         buf.extend_from_slice(own);

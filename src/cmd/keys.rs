@@ -94,10 +94,11 @@ async fn count_across(
             None => parts.push((sh, vec![k.clone()])),
         }
     }
-    let groups = s.group_keys(&args[1..]);
-    let txid = s.lock(&groups, exclusive).await;
+    let groups = s.shards.group_keys(&args[1..]);
+    let txid = s.shards.lock(&groups, exclusive).await;
     let db = s.db;
     let counts = s
+        .shards
         .run_parts(parts, move |shard, keys| {
             let now = crate::db::now_ms();
             let n = keys.iter().filter(|k| op(shard, db, k, now)).count();
@@ -137,6 +138,7 @@ fn keys(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
         let pattern = args[1].clone();
         let db = s.db;
         let found = s
+            .shards
             .on_all_shards(move |shard| {
                 let now = crate::db::now_ms();
                 let all = pattern.as_ref() == b"*";
@@ -237,6 +239,7 @@ fn scan(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
         loop {
             let opts = opts.clone();
             let (found, next, seen, steps) = s
+                .shards
                 .on_shard(shard, move |sh| {
                     let now = crate::db::now_ms();
                     let mut found = Vec::new();
@@ -293,7 +296,7 @@ fn randomkey(s: &mut Session, _args: Vec<Bytes>) -> LocalFuture<'_> {
     Box::pin(async move {
         let db = s.db;
         loop {
-            let sizes = s.on_all_shards(move |sh| sh.dbs[db].len()).await;
+            let sizes = s.shards.on_all_shards(move |sh| sh.dbs[db].len()).await;
             let total: usize = sizes.iter().sum();
             if total == 0 {
                 return s.reply().null();
@@ -308,6 +311,7 @@ fn randomkey(s: &mut Session, _args: Vec<Bytes>) -> LocalFuture<'_> {
                 pick -= n;
             }
             let key = s
+                .shards
                 .on_shard(target, move |sh| {
                     let seed = sh.random();
                     sh.dbs[db].random_key(seed, crate::db::now_ms())
@@ -363,6 +367,7 @@ async fn rename_across(s: &mut Session, args: Vec<Bytes>, nx: bool) {
     let db = s.db;
     let (src, k, d, dst) = (args[1].clone(), args[1].clone(), args[2].clone(), args[2].clone());
     let renamed = s
+        .shards
         .move_across(
             &args[1],
             &args[2],
@@ -454,9 +459,10 @@ fn copy_cross(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
             Err(e) => return s.reply().error(&e),
         };
         let (src, dst) = (args[1].clone(), args[2].clone());
-        let (txid, ss, ds) = s.lock_pair(&src, &dst).await;
+        let (txid, ss, ds) = s.shards.lock_pair(&src, &dst).await;
         let db = s.db;
         let value = s
+            .shards
             .on_shard(ss, move |sh| {
                 let v = sh.dbs[db].peek(&src, crate::db::now_ms()).map(|e| (e.value.clone(), e.expire_at));
                 sh.unlock(txid);
@@ -464,6 +470,7 @@ fn copy_cross(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
             })
             .await;
         let copied = s
+            .shards
             .on_shard(ds, move |sh| {
                 let now = crate::db::now_ms();
                 let done = match value {

@@ -742,6 +742,7 @@ async fn move_across(s: &mut Session, args: Vec<Bytes>, from: End, to: End, bloc
     let db = s.db;
     let (src, k, d, dst) = (args[1].clone(), args[1].clone(), args[2].clone(), args[2].clone());
     let moved = s
+        .shards
         .move_across(
             &args[1],
             &args[2],
@@ -778,16 +779,17 @@ async fn move_across(s: &mut Session, args: Vec<Bytes>, from: End, to: End, bloc
 async fn move_across_locked(s: &mut Session, args: Vec<Bytes>, from: End, to: End, blocking: bool) {
     let blocking = blocking && s.may_block();
     let (src, dst) = (args[1].clone(), args[2].clone());
-    let (txid, ss, ds) = s.lock_pair(&src, &dst).await;
+    let (txid, ss, ds) = s.shards.lock_pair(&src, &dst).await;
     let db = s.db;
     let types = s
+        .shards
         .run_parts(vec![(ss, src.clone()), (ds, dst.clone())], move |sh, k| {
             sh.dbs[db].peek(&k, crate::db::now_ms()).map(|e| matches!(e.value, Value::List(_)))
         })
         .await;
     let (src_type, dst_type) = (types[0], types[1]);
     if src_type == Some(false) || (src_type.is_some() && dst_type == Some(false)) {
-        s.unlock([ss, ds], txid);
+        s.shards.unlock([ss, ds], txid);
         return s.reply().error(errors::WRONGTYPE);
     }
     if src_type.is_none() {
@@ -798,24 +800,25 @@ async fn move_across_locked(s: &mut Session, args: Vec<Bytes>, from: End, to: En
         } else {
             s.reply().null();
         }
-        s.unlock([ss, ds], txid);
+        s.shards.unlock([ss, ds], txid);
         return;
     }
-    let value = s.on_shard(ss, move |sh| pop_n(sh, db, &src, from, 1, crate::db::now_ms())).await;
+    let value = s.shards.on_shard(ss, move |sh| pop_n(sh, db, &src, from, 1, crate::db::now_ms())).await;
     // Under the lock the source cannot empty out, short of FLUSHALL/SWAPDB racing in.
     let Some(v) = value.into_iter().next() else {
-        s.unlock([ss, ds], txid);
+        s.shards.unlock([ss, ds], txid);
         return s.reply().null();
     };
     // The source stays locked until the element is in the destination: nobody sees it in neither list.
     let pushed = v.clone();
-    s.on_shard(ds, move |sh| {
-        push_moved(sh, db, &dst, to, pushed);
-        sh.unlock(txid);
-        sh.serve_ready();
-    })
-    .await;
-    s.unlock([ss], txid);
+    s.shards
+        .on_shard(ds, move |sh| {
+            push_moved(sh, db, &dst, to, pushed);
+            sh.unlock(txid);
+            sh.serve_ready();
+        })
+        .await;
+    s.shards.unlock([ss], txid);
     s.reply().bulk(&v)
 }
 
@@ -876,9 +879,9 @@ fn pop_cross(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
                 (args[m.keys].to_vec(), m.end, m.count, PopReply::KeyValues, blocking)
             }
         };
-        let groups = s.group_keys(keys.iter());
+        let groups = s.shards.group_keys(keys.iter());
         let shards: Vec<usize> = groups.iter().map(|(g, _)| *g).collect();
-        let txid = s.new_txid();
+        let txid = s.shards.new_txid();
         let db = s.db;
         let mut types: Vec<(Bytes, Option<bool>)> = Vec::with_capacity(keys.len());
         let mut popped = None;
@@ -887,6 +890,7 @@ fn pop_cross(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
             let known = (i + 1 == groups.len()).then(|| (types.clone(), keys.clone()));
             let mine = ks.clone();
             let (found, pop) = s
+                .shards
                 .lock_run(*shard, ks.clone(), true, txid, move |sh| {
                     let found: Vec<(Bytes, Option<bool>)> =
                         mine.into_iter().map(|k| (k.clone(), list_type(sh, db, &k))).collect();
@@ -910,27 +914,28 @@ fn pop_cross(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
         if let Some((key, values)) = popped {
             // The last shard popped and released its own locks.
             let last = shards[shards.len() - 1];
-            s.unlock(shards.into_iter().filter(|&g| g != last), txid);
+            s.shards.unlock(shards.into_iter().filter(|&g| g != last), txid);
             return write_pop(&mut s.reply(), &key, &values, shape);
         }
         match first_existing(&keys, &types) {
             Some((_, Some(false))) => {
-                s.unlock(shards, txid);
+                s.shards.unlock(shards, txid);
                 s.reply().error(errors::WRONGTYPE)
             }
             Some((key, _)) => {
                 let shard = key_shard(&key, s.nshards());
                 let k = key.clone();
-                let values = s.on_shard(shard, move |sh| pop_n(sh, db, &k, end, count, crate::db::now_ms())).await;
-                s.unlock(shards, txid);
+                let values =
+                    s.shards.on_shard(shard, move |sh| pop_n(sh, db, &k, end, count, crate::db::now_ms())).await;
+                s.shards.unlock(shards, txid);
                 write_pop(&mut s.reply(), &key, &values, shape);
             }
             None if blocking && s.may_block() => {
                 s.block_across(groups, args.clone(), Finish::RunUnlessChanged).await;
-                s.unlock(shards, txid);
+                s.shards.unlock(shards, txid);
             }
             None => {
-                s.unlock(shards, txid);
+                s.shards.unlock(shards, txid);
                 s.reply().null_array()
             }
         }

@@ -22,78 +22,17 @@ pub mod spec;
 pub mod strings;
 pub mod table;
 
-use crate::db::Db;
-use crate::proto::Out;
-use crate::shard::blocking::{Block, Finish, Undo, Waiter};
-use crate::shard::Shard;
 use bytes::Bytes;
 use spec::{Family, Flags, BLOCKING, WRITE};
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::sync::OnceLock;
-use std::time::Duration;
-use table::{CommandMeta, KeySpec};
+use table::CommandMeta;
 
+pub use crate::shard::call::{Call, Ctx, Exec, Op, ShardFn};
+pub use crate::shard::stats::{CmdStat, Stats};
 pub use session::Session;
 
-/// The context of a command running on a shard.
-pub struct Ctx<'a> {
-    pub shard: &'a mut Shard,
-    /// The command running.
-    pub cmd: &'static Command,
-    pub db: usize,
-    pub out: Out<'a>,
-    /// Unix milliseconds, read once per batch: every command of a batch sees the same clock, as in Redis.
-    pub now: u64,
-    /// For a blocking command allowed to block: the client's registration, to leave on empty keys.
-    pub block: Option<&'a Arc<Block>>,
-    /// Set by a blocking command that registered itself as a waiter instead of replying.
-    pub blocked: bool,
-    /// What a pop took, so a reply that cannot be delivered can be undone.
-    pub undo: Option<Undo>,
-}
-
-impl Ctx<'_> {
-    pub fn db(&mut self) -> &mut Db {
-        &mut self.shard.dbs[self.db]
-    }
-
-    /// Reports that this command changed `key` in its database: the write path (`Shard::modified`) fails the
-    /// transactions watching it and serves the clients blocked on it once the command completes. Called only for
-    /// real changes.
-    #[inline]
-    pub fn modified(&mut self, key: &[u8]) {
-        self.shard.modified(self.db, key);
-    }
-
-    /// Every key of a blocking command is empty: register the client on them (on this shard) and reply nothing,
-    /// or, where the command may not block (MULTI), reply with the null array.
-    pub fn block_on(&mut self, keys: &[Bytes], args: &[Bytes]) {
-        match self.block {
-            Some(block) => {
-                let waiter = Waiter {
-                    block: block.clone(),
-                    cmd: self.cmd,
-                    // Copied out of the read buffer, which the waiting client hands back.
-                    args: Arc::new({
-                        let mut args = args.to_vec();
-                        crate::proto::request::detach(&mut args);
-                        args
-                    }),
-                    db: self.db,
-                    resp3: self.out.resp3,
-                    finish: Finish::Run,
-                };
-                self.shard.blocking.register(keys, waiter);
-                self.blocked = true;
-            }
-            None => self.out.null_array(),
-        }
-    }
-}
-
-pub type ShardFn = fn(&mut Ctx, &[Bytes]);
 pub type LocalFuture<'a> = Pin<Box<dyn Future<Output = ()> + 'a>>;
 pub type ConnFn = for<'a> fn(&'a mut Session, Vec<Bytes>) -> LocalFuture<'a>;
 
@@ -104,18 +43,23 @@ pub enum Handler {
     Conn(ConnFn),
 }
 
-/// A command with code: its metadata, its code, and its slot in the statistics.
+/// A command with code: its metadata, its code, and what the shard runtime knows of it (`op`).
 pub struct Command {
     pub meta: &'static CommandMeta,
     pub handler: Handler,
-    pub index: usize,
     /// The spec's flags, at hand on the hot path.
     pub flags: Flags,
+    pub op: Op,
 }
 
 impl Command {
     pub fn name(&self) -> &'static str {
         self.meta.name
+    }
+
+    /// The command's slot in the statistics.
+    pub fn index(&self) -> usize {
+        self.op.index
     }
 
     pub fn is_write(&self) -> bool {
@@ -132,128 +76,25 @@ impl Command {
         self.flags & flag != 0
     }
 
-    /// The shard-side code; `Conn` commands never reach a shard as a call.
-    pub fn run_shard(&self) -> ShardFn {
-        match self.handler {
-            Handler::Shard(f) | Handler::Keys(f, _) => f,
-            Handler::Conn(_) => unreachable!("connection command {} sent to a shard", self.meta.name),
-        }
-    }
-
-    /// Positions of the keys in `args`. Fixed-position specs are computed without the table's general parser.
+    /// Positions of the keys in `args`.
     pub fn key_indexes(&self, args: &[Bytes]) -> Vec<usize> {
-        match self.meta.keys {
-            KeySpec::None | KeySpec::Channels { .. } => Vec::new(),
-            KeySpec::Range { first, last, step } => range_positions(first, last, step, args.len()).collect(),
-            _ => table::key_indexes(self.meta, args).unwrap_or_default(),
-        }
+        self.op.key_indexes(args)
     }
 
     /// The first key, for routing single-key commands without allocating.
     pub fn first_key<'a>(&self, args: &'a [Bytes]) -> Option<&'a Bytes> {
-        match self.meta.keys {
-            KeySpec::None | KeySpec::Channels { .. } => None,
-            KeySpec::Range { first, .. } => args.get(first as usize),
-            _ => self.key_indexes(args).first().map(|&i| &args[i]),
-        }
+        self.op.first_key(args)
     }
 
-    /// True when the command has at most one key position: routing needs only the first key.
+    /// True when the command has at most one key position.
     pub fn single_key(&self) -> bool {
-        match self.meta.keys {
-            KeySpec::None | KeySpec::Channels { .. } => true,
-            KeySpec::Range { first, last, .. } => first == last,
-            _ => false,
-        }
+        self.op.single_key()
     }
 }
 
-/// The key positions of a first/last/step key spec in `nargs` arguments (`last < 0` counts from the end).
-pub fn range_positions(first: i32, last: i32, step: i32, nargs: usize) -> impl Iterator<Item = usize> {
-    let n = nargs as i32;
-    let last = if last < 0 { n + last } else { last.min(n - 1) };
-    (first..=last).step_by(step.max(1) as usize).map(|i| i as usize)
-}
-
-/// A command with its arguments, bound for a shard.
-pub struct Call {
-    pub cmd: &'static Command,
-    pub args: Vec<Bytes>,
-    pub db: u8,
-    /// Present when the command may block (a blocking command outside MULTI).
-    pub block: Option<Arc<Block>>,
-    /// CLIENT NO-TOUCH: reads leave the keys' access times alone.
-    pub no_touch: bool,
-}
-
-/// What running a call on a shard produced besides its reply.
-#[derive(Default)]
-pub struct Exec {
-    pub blocked: bool,
-    pub undo: Option<Undo>,
-}
-
-/// Per-shard command statistics (INFO commandstats, INFO stats), summed over shards when reported.
-#[derive(Default, Clone)]
-pub struct Stats {
-    pub cmds: Vec<CmdStat>,
-    pub keyspace_hits: u64,
-    pub keyspace_misses: u64,
-    /// Bytes read from and written to this shard's connections (per shard, like everything here, so that no two
-    /// shard threads ever write the same cache line on the hot path).
-    pub net_input_bytes: u64,
-    pub net_output_bytes: u64,
-    /// Commands run, for sampling which ones are timed.
-    pub tick: u64,
-    /// Changes to the keyspace (`Shard::modified`), as Redis's `server.dirty`: a step that moved it wrote.
-    pub dirty: u64,
-}
-
-#[derive(Default, Clone, Copy)]
-pub struct CmdStat {
-    pub calls: u64,
-    pub nanos: u64,
-    pub failed: u64,
-    pub rejected: u64,
-}
-
-impl Stats {
-    fn slot(&mut self, index: usize) -> &mut CmdStat {
-        if self.cmds.len() <= index {
-            self.cmds.resize(registry().commands.len(), CmdStat::default());
-        }
-        &mut self.cmds[index]
-    }
-
-    pub fn record(&mut self, index: usize, took: Duration, failed: bool) {
-        let s = self.slot(index);
-        s.calls += 1;
-        s.nanos += took.as_nanos() as u64;
-        s.failed += failed as u64;
-    }
-
-    pub fn reject(&mut self, index: usize) {
-        self.slot(index).rejected += 1;
-    }
-
-    pub fn merge(&mut self, other: &Stats) {
-        for (i, s) in other.cmds.iter().enumerate() {
-            let d = self.slot(i);
-            d.calls += s.calls;
-            d.nanos += s.nanos;
-            d.failed += s.failed;
-            d.rejected += s.rejected;
-        }
-        self.keyspace_hits += other.keyspace_hits;
-        self.keyspace_misses += other.keyspace_misses;
-        self.net_input_bytes += other.net_input_bytes;
-        self.net_output_bytes += other.net_output_bytes;
-        self.dirty += other.dirty;
-    }
-
-    pub fn total_calls(&self) -> u64 {
-        self.cmds.iter().map(|s| s.calls).sum()
-    }
+/// The shard code of a command that runs on the connection: never called (the session does not send it).
+fn on_connection(ctx: &mut Ctx, _: &[Bytes]) {
+    unreachable!("connection command {} sent to a shard", ctx.cmd.name)
 }
 
 /// Every command rill knows, by lowercase name.
@@ -316,7 +157,13 @@ pub fn registry() -> &'static Registry {
         let mut commands = Vec::new();
         for meta in table::commands().iter().flat_map(|m| std::iter::once(m).chain(&m.subcommands)) {
             if let Some(handler) = meta.handler {
-                commands.push(Command { meta, handler, index: commands.len(), flags: meta.flags });
+                let run = match handler {
+                    Handler::Shard(f) | Handler::Keys(f, _) => f,
+                    Handler::Conn(_) => on_connection,
+                };
+                let write = meta.has_flag(WRITE);
+                let op = Op { name: meta.name, index: commands.len(), write, keys: meta.keys, run };
+                commands.push(Command { meta, handler, flags: meta.flags, op });
             }
         }
         let size = (commands.len() * 4).next_power_of_two();
@@ -327,7 +174,7 @@ pub fn registry() -> &'static Registry {
             while slots[i] != NONE {
                 i = (i + 1) & (size - 1);
             }
-            slots[i] = c.index as u16;
+            slots[i] = c.index() as u16;
         }
         Registry { commands, slots }
     })

@@ -90,22 +90,23 @@ fn exec(s: &mut Session, _args: Vec<Bytes>) -> LocalFuture<'_> {
             forget_watches(s);
             return s.reply().error("EXECABORT Transaction discarded because of previous errors.");
         }
-        let groups =
-            s.group_keys(m.queued.iter().flat_map(|(cmd, args)| cmd.key_indexes(args).into_iter().map(|i| &args[i])));
-        let txid = if groups.is_empty() { None } else { Some(s.lock(&groups, true).await) };
+        let groups = s
+            .shards
+            .group_keys(m.queued.iter().flat_map(|(cmd, args)| cmd.key_indexes(args).into_iter().map(|i| &args[i])));
+        let txid = if groups.is_empty() { None } else { Some(s.shards.lock(&groups, true).await) };
         // Checked under the locks: a write that raced with this EXEC either raised the flag already or waits.
         let dirty = s.watch.as_ref().is_some_and(|w| w.dirty(crate::db::now_ms()));
         forget_watches(s);
         if !dirty {
-            s.in_exec = true;
+            s.shards.in_exec = true;
             s.reply().array(m.queued.len());
             for (cmd, args) in m.queued {
                 run_queued(s, cmd, args).await;
             }
-            s.in_exec = false;
+            s.shards.in_exec = false;
         }
         if let Some(txid) = txid {
-            s.unlock(groups.iter().map(|(shard, _)| *shard), txid);
+            s.shards.unlock(groups.iter().map(|(shard, _)| *shard), txid);
         }
         if dirty {
             s.reply().null_array();
@@ -127,10 +128,11 @@ async fn run_queued(s: &mut Session, cmd: &'static Command, args: Vec<Bytes>) {
         return s.run_conn(cross, args, true).await;
     };
     // No `block`: a blocking pop answers as its non-blocking form.
-    let call = Call { cmd, args, db: s.db as u8, block: None, no_touch: s.no_touch };
+    let call = Call { cmd: &cmd.op, args, db: s.db as u8, block: None, no_touch: s.no_touch };
     let resp3 = s.resp3;
     let now = crate::db::now_ms();
     let mut replies = s
+        .shards
         .run_parts(vec![(target, call)], move |shard, call| {
             let mut buf = BytesMut::new();
             shard.execute(&call, &mut buf, resp3, now);
@@ -162,8 +164,9 @@ fn watch(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
             }
         }
         // Awaited, so that a write this client sends next is sure to find the keys watched.
-        let groups = s.group_keys(added.iter());
+        let groups = s.shards.group_keys(added.iter());
         let expiries = s
+            .shards
             .run_parts(groups, move |sh, keys| {
                 let now = crate::db::now_ms();
                 let mut earliest = 0;

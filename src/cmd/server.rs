@@ -388,7 +388,7 @@ fn info(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
             wanted.push("commandstats".into());
             wanted.push("latencystats".into());
         }
-        let reports = s.on_all_shards(report).await;
+        let reports = s.shards.on_all_shards(report).await;
         let mut stats = Stats::default();
         for r in &reports {
             stats.merge(&r.stats);
@@ -588,13 +588,14 @@ fn config_set(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
 
 fn config_resetstat(s: &mut Session, _args: Vec<Bytes>) -> LocalFuture<'_> {
     Box::pin(async move {
-        s.on_all_shards(|sh| {
-            sh.stats = Stats::default();
-            for db in sh.dbs.iter_mut() {
-                db.expired_count = 0;
-            }
-        })
-        .await;
+        s.shards
+            .on_all_shards(|sh| {
+                sh.stats = Stats::default();
+                for db in sh.dbs.iter_mut() {
+                    db.expired_count = 0;
+                }
+            })
+            .await;
         s.shared.total_connections.store(0, Ordering::Relaxed);
         s.shared.rejected_connections.store(0, Ordering::Relaxed);
         s.reply().ok()
@@ -758,7 +759,7 @@ fn memory_help(s: &mut Session, _args: Vec<Bytes>) -> LocalFuture<'_> {
 fn dbsize(s: &mut Session, _args: Vec<Bytes>) -> LocalFuture<'_> {
     Box::pin(async move {
         let db = s.db;
-        let sizes = s.on_all_shards(move |sh| sh.dbs[db].len()).await;
+        let sizes = s.shards.on_all_shards(move |sh| sh.dbs[db].len()).await;
         s.reply().int(sizes.iter().sum::<usize>() as i64)
     })
 }
@@ -778,7 +779,7 @@ fn flushdb(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
             return s.reply().error(errors::SYNTAX);
         }
         let db = s.db;
-        s.on_all_shards(move |sh| sh.flush_db(db)).await;
+        s.shards.on_all_shards(move |sh| sh.flush_db(db)).await;
         s.reply().ok()
     })
 }
@@ -788,7 +789,7 @@ fn flushall(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
         if !flush_mode_ok(&args) {
             return s.reply().error(errors::SYNTAX);
         }
-        s.on_all_shards(|sh| (0..sh.dbs.len()).for_each(|db| sh.flush_db(db))).await;
+        s.shards.on_all_shards(|sh| (0..sh.dbs.len()).for_each(|db| sh.flush_db(db))).await;
         s.reply().ok()
     })
 }
@@ -805,7 +806,7 @@ fn swapdb(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
         if a < 0 || a >= n || b < 0 || b >= n {
             return s.reply().error(errors::DB_INDEX_RANGE);
         }
-        s.on_all_shards(move |sh| sh.swap_dbs(a as usize, b as usize)).await;
+        s.shards.on_all_shards(move |sh| sh.swap_dbs(a as usize, b as usize)).await;
         s.reply().ok()
     })
 }

@@ -165,64 +165,7 @@ pub mod acl {
     }
 }
 
-/// How to find a command's keys in its argument vector (`args[0]` is the command name).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KeySpec {
-    /// The command takes no keys.
-    None,
-    /// Redis's first/last/step; last < 0 counts from the end (-1 = last argument).
-    Range { first: i32, last: i32, step: i32 },
-    /// A numkeys argument at index `at`, then that many keys starting right after it (LMPOP at 1, BLMPOP at 2).
-    NumKeys { at: usize },
-    /// XREAD/XREADGROUP: the keys are the first half of the arguments after the first STREAMS at or after `from`.
-    Streams { from: usize },
-    /// Shard channels (SSUBSCRIBE, SPUBLISH): positioned like keys from `first` to `last`, but not keys.
-    Channels { first: i32, last: i32 },
-}
-
-/// No keys.
-pub const NO_KEYS: KeySpec = KeySpec::None;
-
-/// One key, at `at`.
-pub const fn key(at: i32) -> KeySpec {
-    KeySpec::Range { first: at, last: at, step: 1 }
-}
-
-/// Keys from `first` to `last` (negative: from the end) every `step` arguments.
-pub const fn range(first: i32, last: i32, step: i32) -> KeySpec {
-    KeySpec::Range { first, last, step }
-}
-
-/// A count of keys at `at`, the keys after it.
-pub const fn numkeys(at: usize) -> KeySpec {
-    KeySpec::NumKeys { at }
-}
-
-/// The keys of a STREAMS clause searched from `from`.
-pub const fn streams(from: usize) -> KeySpec {
-    KeySpec::Streams { from }
-}
-
-/// Shard channels from `first` to `last`.
-pub const fn channels(first: i32, last: i32) -> KeySpec {
-    KeySpec::Channels { first, last }
-}
-
-impl KeySpec {
-    /// Whether finding the keys needs the arguments' values (Redis's `movablekeys`).
-    pub fn is_movable(self) -> bool {
-        matches!(self, KeySpec::NumKeys { .. } | KeySpec::Streams { .. })
-    }
-
-    /// The legacy first/last/step triple COMMAND INFO reports: 0, 0, 0 where keys move or there are none.
-    pub fn legacy_range(self) -> (i32, i32, i32) {
-        match self {
-            KeySpec::Range { first, last, step } => (first, last, step),
-            KeySpec::Channels { first, last } => (first, last, 1),
-            KeySpec::None | KeySpec::NumKeys { .. } | KeySpec::Streams { .. } => (0, 0, 0),
-        }
-    }
-}
+pub use crate::shard::keyspec::{channels, key, numkeys, range, streams, KeySpec, NO_KEYS};
 
 /// One command (or one subcommand, named `parent|sub`) as its family declares it.
 #[derive(Clone, Copy)]

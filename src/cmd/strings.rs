@@ -629,7 +629,7 @@ type PairGroups = Vec<(usize, Vec<(Bytes, Bytes)>)>;
 
 /// Key/value pairs grouped by owning shard, in ascending shard order, with the keys to lock.
 fn pairs_by_shard(s: &Session, args: &[Bytes]) -> (KeyGroups, PairGroups) {
-    let groups = s.group_keys(args[1..].iter().step_by(2));
+    let groups = s.shards.group_keys(args[1..].iter().step_by(2));
     let mut parts: PairGroups = groups.iter().map(|(sh, _)| (*sh, Vec::new())).collect();
     for pair in args[1..].chunks(2) {
         let sh = crate::shard::slot::key_shard(&pair[0], s.nshards());
@@ -662,7 +662,9 @@ fn mset_cross(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
         let (groups, parts) = pairs_by_shard(s, &args);
         let db = s.db;
         let pairs = parts.into_iter().map(|(_, pairs)| pairs).collect();
-        s.run_locked(groups, pairs, true, move |sh, pairs: Vec<(Bytes, Bytes)>| set_owned_pairs(sh, db, &pairs)).await;
+        s.shards
+            .run_locked(groups, pairs, true, move |sh, pairs: Vec<(Bytes, Bytes)>| set_owned_pairs(sh, db, &pairs))
+            .await;
         s.reply().ok()
     })
 }
@@ -675,7 +677,7 @@ fn msetnx_cross(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
             return;
         }
         let (groups, parts) = pairs_by_shard(s, &args);
-        let txid = s.new_txid();
+        let txid = s.shards.new_txid();
         let db = s.db;
         let last = groups.len() - 1;
         let mut parts = parts.into_iter();
@@ -692,6 +694,7 @@ fn msetnx_cross(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
                 None
             };
             exists |= s
+                .shards
                 .lock_run(shard, keys.clone(), true, txid, move |sh| {
                     let now = crate::db::now_ms();
                     let here = keys.iter().any(|k| sh.dbs[db].contains(k, now));
@@ -706,7 +709,7 @@ fn msetnx_cross(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
                 .await;
         }
         for (shard, pairs) in held {
-            s.post(shard, move |sh| {
+            s.shards.post(shard, move |sh| {
                 if !exists {
                     set_owned_pairs(sh, db, &pairs);
                 }
@@ -722,7 +725,7 @@ fn msetnx_cross(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
 /// (`Session::run_locked`); the replies are put back in request order.
 fn mget_cross(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
     Box::pin(async move {
-        let groups = s.group_keys(args[1..].iter());
+        let groups = s.shards.group_keys(args[1..].iter());
         let mut parts: Vec<(usize, Vec<(usize, Bytes)>)> = groups.iter().map(|(sh, _)| (*sh, Vec::new())).collect();
         for (i, key) in args[1..].iter().enumerate() {
             let sh = crate::shard::slot::key_shard(key, s.nshards());
@@ -732,6 +735,7 @@ fn mget_cross(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
         let db = s.db;
         let parts = parts.into_iter().map(|(_, part)| part).collect();
         let found = s
+            .shards
             .run_locked(groups, parts, false, move |sh, part: Vec<(usize, Bytes)>| {
                 let now = crate::db::now_ms();
                 part.into_iter()

@@ -133,77 +133,11 @@ pub fn key_indexes(meta: &Spec, args: &[Bytes]) -> Result<Vec<usize>, &'static s
     if !meta.arity_ok(args.len()) {
         return Err(ERR_BAD_ARG_COUNT);
     }
-    let found = match meta.keys {
-        KeySpec::None | KeySpec::Channels { .. } => None,
-        KeySpec::Range { first, last, step } => range_keys(args.len(), first, last, step),
-        KeySpec::NumKeys { at } => numkeys_keys(args, at),
-        KeySpec::Streams { from } => streams_keys(args, from).or_else(|| streams_keys_by_options(args)),
-    };
-    match found {
+    match meta.keys.find(args) {
         Some(keys) => Ok(keys),
         None if meta.has_flag(NO_MANDATORY_KEYS) => Ok(Vec::new()),
         None => Err(ERR_BAD_ARGS),
     }
-}
-
-fn range_keys(argc: usize, first: i32, last: i32, step: i32) -> Option<Vec<usize>> {
-    let argc = i64::try_from(argc).ok()?;
-    let first = i64::from(first);
-    let last = if last >= 0 { i64::from(last) } else { argc + i64::from(last) };
-    if first < 1 || step < 1 || first >= argc || last >= argc || last < first {
-        return None;
-    }
-    let step = usize::try_from(step).ok()?;
-    Some((first as usize..=last as usize).step_by(step).collect())
-}
-
-fn numkeys_keys(args: &[Bytes], at: usize) -> Option<Vec<usize>> {
-    let first = at + 1;
-    let n = crate::text::atoi(args.get(at)?);
-    let available = args.len().saturating_sub(first);
-    if n < 1 || n > available as i64 {
-        return None;
-    }
-    Some((first..first + n as usize).collect())
-}
-
-/// The key-spec way: the first `STREAMS` at or after `start`, then the first
-/// half of what follows.
-fn streams_keys(args: &[Bytes], start: usize) -> Option<Vec<usize>> {
-    let pos = (start..args.len()).find(|&i| args[i].eq_ignore_ascii_case(b"streams"))?;
-    let first = pos + 1;
-    let half = (args.len() - first) / 2;
-    if half == 0 {
-        return None;
-    }
-    Some((first..first + half).collect())
-}
-
-/// Redis's fallback for XREAD/XREADGROUP when the key spec fails: walk the
-/// options to find `STREAMS`, then demand an even, non-zero remainder.
-fn streams_keys_by_options(args: &[Bytes]) -> Option<Vec<usize>> {
-    let mut i = 1;
-    let mut pos = None;
-    while i < args.len() {
-        let a = &args[i][..];
-        if a.eq_ignore_ascii_case(b"block") || a.eq_ignore_ascii_case(b"count") {
-            i += 1;
-        } else if a.eq_ignore_ascii_case(b"group") {
-            i += 2;
-        } else if a.eq_ignore_ascii_case(b"streams") {
-            pos = Some(i);
-            break;
-        } else if !a.eq_ignore_ascii_case(b"noack") {
-            break;
-        }
-        i += 1;
-    }
-    let first = pos? + 1;
-    let rest = args.len() - first;
-    if rest == 0 || !rest.is_multiple_of(2) {
-        return None;
-    }
-    Some((first..first + rest / 2).collect())
 }
 
 #[cfg(test)]

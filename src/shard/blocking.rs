@@ -19,7 +19,7 @@
 //! whose first waiter's command touches a key locked by a multi-shard transaction is *parked* and served again
 //! when the shard releases a lock, so serving never breaks a transaction's atomicity.
 
-use crate::cmd::Command;
+use super::call::Op;
 use crate::db::Value;
 use bytes::{Bytes, BytesMut};
 use std::collections::{HashMap, VecDeque};
@@ -166,7 +166,7 @@ impl Block {
 pub struct Waiter {
     pub block: Arc<Block>,
     /// The command to run when served here, and its arguments as the client sent them.
-    pub cmd: &'static Command,
+    pub cmd: &'static Op,
     pub args: Arc<Vec<Bytes>>,
     pub db: usize,
     pub resp3: bool,
@@ -331,8 +331,12 @@ impl Blocking {
 mod tests {
     use super::*;
 
+    fn never(_: &mut crate::shard::call::Ctx, _: &[Bytes]) {}
+
+    static BLPOP: Op = Op { name: "blpop", index: 0, write: true, keys: super::super::keyspec::NO_KEYS, run: never };
+
     fn waiter(id: u64) -> Waiter {
-        let cmd = crate::cmd::registry().lookup(b"blpop", None).expect("blpop");
+        let cmd = &BLPOP;
         Waiter { block: Block::new(id), cmd, args: Arc::new(vec![]), db: 0, resp3: false, finish: Finish::Run }
     }
 

@@ -7,16 +7,22 @@
 //! pipeline) and its replies come back in one message. Atomic multi-shard operations use `locks`.
 
 pub mod blocking;
+pub mod call;
+pub mod clients;
+pub mod coord;
+pub mod keyspec;
 pub mod locks;
 pub mod slot;
+pub mod stats;
 
-use crate::cmd::{Call, Ctx, Exec, Stats};
 use crate::db::{now_ms, Db};
 use crate::proto::Out;
 use crate::shared::Shared;
 use blocking::{Blocking, Finish, Wake};
 use bytes::{Bytes, BytesMut};
+use call::{Call, Ctx, Exec};
 use locks::{LockRequest, LockTable};
+use stats::Stats;
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::rc::Rc;
@@ -102,11 +108,11 @@ pub struct Shard {
     deferred: VecDeque<Pending>,
     pub rng: u64,
     /// State of the connections this thread serves, by client id (CLIENT LIST, KILL, blocked_clients...).
-    pub clients: crate::cmd::client::Clients,
+    pub clients: clients::Clients,
     /// WATCHed keys of this shard: each watching client's flag, raised when a write command touches the key.
     pub watches: Watches,
     /// Read buffers lent to this thread's connections while they read and run requests.
-    pub read_bufs: crate::conn::ReadBufs,
+    pub read_bufs: clients::ReadBufs,
 }
 
 /// WATCHed keys, with the database and flag of each client watching them. Keyed by the key alone so that a write
@@ -257,7 +263,7 @@ impl Shard {
             blocked: false,
             undo: None,
         };
-        (call.cmd.run_shard())(&mut ctx, &call.args);
+        (call.cmd.run)(&mut ctx, &call.args);
         let exec = Exec { blocked: ctx.blocked, undo: ctx.undo };
         let failed = buf.get(at) == Some(&b'-');
         let took = start.map_or(std::time::Duration::ZERO, |s| s.elapsed() * TIME_SAMPLE as u32);
