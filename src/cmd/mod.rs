@@ -21,6 +21,8 @@ pub mod session;
 pub mod spec;
 pub mod strings;
 pub mod table;
+#[cfg(test)]
+mod write_path_tests;
 
 use bytes::Bytes;
 use spec::{Family, Flags, BLOCKING, WRITE};

@@ -338,3 +338,139 @@ impl Shards {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The coordinators in-process: three shard threads with their mailboxes, and shard 0 played by the test's own
+    //! thread, as a connection's shard is; no sockets, no commands.
+    use super::*;
+    use crate::config::Config;
+    use crate::shard::{mailbox, run, ShardStart};
+    use std::sync::atomic::AtomicUsize;
+
+    fn no_connections(_: tokio::net::TcpStream, _: Rc<RefCell<Shard>>) {}
+
+    /// Starts shards 1 to 3 on threads and returns shard 0, for the caller's thread, with what stops the others.
+    fn cluster() -> (Rc<RefCell<Shard>>, Arc<Shared>, Vec<std::thread::JoinHandle<()>>) {
+        let (handles, receivers): (Vec<_>, Vec<_>) = (0..4).map(|_| mailbox()).unzip();
+        let shared = Arc::new(Shared::new(Config::default(), None, handles));
+        let mut threads = Vec::new();
+        for (id, rx) in receivers.into_iter().enumerate().skip(1) {
+            let start = ShardStart { id, server: shared.clone(), databases: 1, rx, serve: no_connections };
+            threads.push(std::thread::spawn(move || run(start)));
+        }
+        (Rc::new(RefCell::new(Shard::new(0, shared.clone(), 1))), shared, threads)
+    }
+
+    /// Runs `test` on a local task set beside shard 0, then stops the shard threads.
+    fn with_cluster<F: std::future::Future<Output = ()>>(test: impl FnOnce(Rc<RefCell<Shard>>) -> F) {
+        let (local, shared, threads) = cluster();
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        tokio::task::LocalSet::new().block_on(&rt, test(local));
+        for h in &shared.shards {
+            h.send(Msg::Stop);
+        }
+        threads.into_iter().for_each(|t| t.join().expect("shard thread"));
+    }
+
+    /// A key owned by `shard` of four.
+    fn key_on(shard: usize) -> Bytes {
+        named_on("key", shard)
+    }
+
+    fn named_on(prefix: &str, shard: usize) -> Bytes {
+        (0..).map(|i| Bytes::from(format!("{prefix}{i}"))).find(|k| key_shard(k, 4) == shard).expect("some key")
+    }
+
+    #[test]
+    fn parts_run_on_their_shards_and_come_back_in_order() {
+        with_cluster(|local| async move {
+            let shards = Shards::new(local);
+            let got = shards.run_parts(vec![(2, 20), (0, 1), (3, 30)], |sh, x| sh.id * 100 + x).await;
+            assert_eq!(got, [220, 1, 330]);
+            assert_eq!(shards.on_all_shards(|sh| sh.id).await, [0, 1, 2, 3]);
+            assert_eq!(shards.on_shard(1, |sh| sh.id).await, 1);
+        });
+    }
+
+    #[test]
+    fn grouped_keys_follow_the_lock_order() {
+        with_cluster(|local| async move {
+            let shards = Shards::new(local);
+            let (a, b, c) = (key_on(3), key_on(1), named_on("other", 3));
+            let groups = shards.group_keys([&a, &b, &c, &a]);
+            assert_eq!(groups, vec![(1, vec![b.clone()]), (3, vec![a.clone(), c.clone()])]);
+        });
+    }
+
+    #[test]
+    fn an_exclusive_lock_holds_off_another_until_unlocked() {
+        with_cluster(|local| async move {
+            let (first, second) = (Shards::new(local.clone()), Shards::new(local));
+            let groups = first.group_keys([&key_on(0), &key_on(2)]);
+            let txid = first.lock(&groups, true).await;
+            let done = Rc::new(std::cell::Cell::new(false));
+            let (g, d) = (groups.clone(), done.clone());
+            let waiting = tokio::task::spawn_local(async move {
+                let txid = second.lock(&g, true).await;
+                d.set(true);
+                second.unlock(g.iter().map(|(s, _)| *s), txid);
+            });
+            // Give the second request every chance to be granted wrongly: round trips through both shards.
+            for _ in 0..3 {
+                first.on_all_shards(|_| ()).await;
+                tokio::task::yield_now().await;
+            }
+            assert!(!done.get(), "a second exclusive lock was granted while the first was held");
+            first.unlock(groups.iter().map(|(s, _)| *s), txid);
+            waiting.await.expect("second locker");
+            assert!(done.get());
+        });
+    }
+
+    #[test]
+    fn run_locked_runs_each_part_and_leaves_nothing_locked() {
+        with_cluster(|local| async move {
+            let shards = Shards::new(local);
+            let groups = shards.group_keys([&key_on(1), &key_on(0), &key_on(3)]);
+            let got = shards.run_locked(groups.clone(), vec![1, 2, 3], true, |sh, x| (sh.id, x)).await;
+            assert_eq!(got, [(0, 1), (1, 2), (3, 3)]);
+            let unlocked = shards.on_all_shards(|sh| sh.locks.is_empty()).await;
+            assert_eq!(unlocked, [true; 4]);
+        });
+    }
+
+    #[test]
+    fn move_across_lands_on_the_destination_and_refuses_cleanly() {
+        with_cluster(|local| async move {
+            let shards = Shards::new(local);
+            for (from, to) in [(0, 2), (3, 1)] {
+                let (src, dst) = (key_on(from), key_on(to));
+                let landed = Arc::new(AtomicUsize::new(usize::MAX));
+                let l = landed.clone();
+                let moved: Result<usize, ()> = shards
+                    .move_across(
+                        &src,
+                        &dst,
+                        |_| Ok(()),
+                        |_| (),
+                        |()| None,
+                        |sh| (sh.id, sh.id),
+                        move |sh, from| l.store(sh.id * 10 + from, Ordering::SeqCst),
+                    )
+                    .await;
+                assert_eq!(moved, Ok(from));
+                // The landing was posted before this step, so it has run once this step has.
+                shards.on_shard(to, |_| ()).await;
+                assert_eq!(landed.load(Ordering::SeqCst), to * 10 + from);
+                // A refusal takes nothing and releases both keys.
+                let refused: Result<(), &str> = shards
+                    .move_across(&src, &dst, |_| Ok(()), |_| (), |()| Some("no"), |_| ((), ()), |_, ()| unreachable!())
+                    .await;
+                assert_eq!(refused, Err("no"));
+                let unlocked = shards.on_all_shards(|sh| sh.locks.is_empty()).await;
+                assert_eq!(unlocked, [true; 4]);
+            }
+        });
+    }
+}
