@@ -133,6 +133,13 @@ fn info_sections_and_counters() {
     assert_eq!(info_field(&info, "db1"), None);
     assert_eq!(info_num(&mut c, "clients", "connected_clients"), 2);
     assert_eq!(info_num(&mut c, "clients", "blocked_clients"), 0);
+    // Every real change counts once (ten SETs above); a write that changes nothing does not; MSET counts its keys.
+    assert_eq!(info_num(&mut c, "persistence", "rdb_changes_since_last_save"), 10);
+    let _: i64 = q(&mut c, &["DEL", "nosuch"]);
+    let _: i64 = q(&mut c, &["PERSIST", "a"]);
+    assert_eq!(info_num(&mut c, "persistence", "rdb_changes_since_last_save"), 10);
+    let _: () = q(&mut c, &["MSET", "a", "1", "b", "2"]);
+    assert_eq!(info_num(&mut c, "persistence", "rdb_changes_since_last_save"), 12);
     assert!(info_num(&mut c, "memory", "used_memory") > 0);
     assert_eq!(info_num(&mut c, "stats", "keyspace_hits"), 1);
     assert_eq!(info_num(&mut c, "stats", "keyspace_misses"), 1);

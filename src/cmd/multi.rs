@@ -116,16 +116,16 @@ fn exec(s: &mut Session, _args: Vec<Bytes>) -> LocalFuture<'_> {
 
 /// Runs one command of a transaction, appending its reply. A command whose keys live on one shard runs there
 /// directly, past the transaction's own locks; one spanning shards, and connection commands, run as usual (the
-/// locks they take during EXEC hold nothing: `Session::lock`).
+/// locks they take during EXEC hold nothing: `Shards::lock`).
 async fn run_queued(s: &mut Session, cmd: &'static Command, args: Vec<Bytes>) {
     let target = match cmd.handler {
-        Handler::Conn(f) => return s.run_conn(f, args, true).await,
+        Handler::Conn(f) => return s.run_conn(cmd, f, args, true).await,
         Handler::Shard(_) => Some(cmd.first_key(&args).map_or(s.local_shard(), |k| key_shard(k, s.nshards()))),
         Handler::Keys(..) => s.common_shard(cmd, &args),
     };
     let Some(target) = target else {
         let Handler::Keys(_, cross) = cmd.handler else { unreachable!("only Keys commands span shards") };
-        return s.run_conn(cross, args, true).await;
+        return s.run_conn(cmd, cross, args, true).await;
     };
     // No `block`: a blocking pop answers as its non-blocking form.
     let call = Call { cmd: &cmd.op, args, db: s.db as u8, block: None, no_touch: s.no_touch };

@@ -472,10 +472,12 @@ fn render_info(s: &Session, wanted: &[String], reports: &[ShardReport], stats: &
         section(&mut t, "Persistence");
         let _ = write!(
             t,
-            "loading:0\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\nrdb_changes_since_last_save:0\r\n\
+            "loading:0\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\nrdb_changes_since_last_save:{}\r\n\
              rdb_bgsave_in_progress:0\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:ok\r\naof_enabled:0\r\n\
              aof_rewrite_in_progress:0\r\naof_rewrite_scheduled:0\r\naof_last_bgrewrite_status:ok\r\n\
              aof_last_write_status:ok\r\n",
+            // No snapshot is taken yet, so every change since start-up counts.
+            reports.iter().map(|r| r.stats.dirty).sum::<u64>(),
             sh.lastsave_unix.load(Ordering::Relaxed)
         );
     }

@@ -134,12 +134,6 @@ pub(super) fn split_line(line: &str) -> Result<Option<Vec<String>>, String> {
 /// value yet is that option's value (`--requirepass --secret`); `--save` with
 /// no value (last, or followed by another option) means `--save ""`; a single
 /// argument `"--port 7000"` is split like a config line.
-///
-/// For the main binary: options clap parses itself (`--port`, `--bind`,
-/// `--shards`, `--loglevel`, `--dir`) become pairs the same way
-/// (`("port".into(), vec![port.to_string()])`, `("bind", addrs)`) and go first
-/// in the override list, followed by this function's pairs, so both paths are
-/// applied by the same code.
 pub fn parse_cli_overrides(args: &[String]) -> Result<(Option<PathBuf>, Overrides), String> {
     let mut path = None;
     let mut rest = args;

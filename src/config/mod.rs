@@ -146,7 +146,11 @@ impl Config {
 
     /// The snapshot points of `save` as `(seconds, changes)` pairs.
     pub fn save_params(&self) -> Vec<(u64, u64)> {
-        let nums: Vec<u64> = self.save.split_ascii_whitespace().filter_map(|w| w.parse().ok()).collect();
+        let nums: Vec<u64> = self
+            .save
+            .split_ascii_whitespace()
+            .filter_map(|w| crate::text::parse_i64(w.as_bytes()).and_then(|n| u64::try_from(n).ok()))
+            .collect();
         nums.chunks_exact(2).map(|p| (p[0], p[1])).collect()
     }
 

@@ -10,6 +10,7 @@ use super::directives::{lookup_index, DIRECTIVES};
 use super::file::split_line;
 use super::value::{human_bytes, Kind};
 use super::Config;
+use crate::text::parse_i64;
 use std::io;
 use std::path::Path;
 
@@ -106,14 +107,14 @@ impl Config {
                 words
                     .chunks(4)
                     .map(|c| {
-                        let h = human_bytes(c[1].parse().unwrap_or(0));
-                        let s = human_bytes(c[2].parse().unwrap_or(0));
+                        let h = human_bytes(bytes_of(c[1]));
+                        let s = human_bytes(bytes_of(c[2]));
                         format!("{name} {} {h} {s} {}", c[0], c[3])
                     })
                     .collect()
             }
             Kind::Memory { .. } => {
-                vec![format!("{name} {}", human_bytes(value.parse().unwrap_or(0)))]
+                vec![format!("{name} {}", human_bytes(bytes_of(&value)))]
             }
             _ => vec![format!("{name} {}", quote(&value))],
         }
@@ -146,6 +147,11 @@ fn quote(s: &str) -> String {
     }
     out.push('"');
     out
+}
+
+/// A byte count as the configuration renders it (plain digits).
+fn bytes_of(rendered: &str) -> u64 {
+    parse_i64(rendered.as_bytes()).and_then(|n| u64::try_from(n).ok()).unwrap_or(0)
 }
 
 #[cfg(test)]

@@ -240,6 +240,7 @@ pub fn parse_memory(s: &str) -> Option<u64> {
         "gb" => 1024 * 1024 * 1024,
         _ => return None,
     };
+    // The digits are checked already: what is left is strtoull's range (leading zeros and all of u64 allowed).
     let n: u64 = if digits.is_empty() { 0 } else { digits.parse().ok()? };
     n.checked_mul(mul)
 }
@@ -273,7 +274,7 @@ fn parse_save(args: &[String]) -> Result<String, String> {
     }
     let mut words = Vec::with_capacity(args.len());
     for (i, arg) in args.iter().enumerate() {
-        let n: i64 = arg.parse().map_err(|_| INVALID)?;
+        let n: i64 = parse_i64(arg.as_bytes()).ok_or(INVALID)?;
         // Seconds must be at least 1, changes at least 0.
         if (i % 2 == 0 && n < 1) || n < 0 {
             return Err(INVALID.into());
@@ -314,7 +315,7 @@ fn parse_output_buffer_limits(args: &[String], current: &str) -> Result<String, 
     for (group, &class) in args.chunks_exact(4).zip(&updates) {
         let hard = parse_memory(&group[1]).ok_or(BAD)?;
         let soft = parse_memory(&group[2]).ok_or(BAD)?;
-        let secs: i64 = group[3].parse().map_err(|_| BAD)?;
+        let secs: i64 = parse_i64(group[3].as_bytes()).ok_or(BAD)?;
         if secs < 0 {
             return Err(BAD.into());
         }

@@ -14,10 +14,16 @@ pub struct Server {
 }
 
 impl Server {
-    /// Starts rill with `--port 0` (it picks a free port and logs it) and the given extra arguments, and waits for
-    /// its "Ready to accept connections" line.
+    /// Starts rill with `--port 0` (it picks a free port and logs it) and the given extra arguments (a configuration
+    /// file first, if any), and waits for its "Ready to accept connections" line.
     pub fn start(args: &[&str]) -> Server {
+        // A configuration file comes first, as with redis-server; the options follow.
+        let (file, args) = match args.split_first() {
+            Some((f, rest)) if !f.starts_with('-') => (Some(*f), rest),
+            _ => (None, args),
+        };
         let mut child = Command::new(env!("CARGO_BIN_EXE_rill-server"))
+            .args(file)
             .args(["--port", "0", "--loglevel", "notice"])
             .args(args)
             .stdout(Stdio::piped())

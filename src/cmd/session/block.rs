@@ -4,7 +4,7 @@
 //! delivers the reply, runs the command again when told to retry, or gives back what a departed client was given.
 
 use super::Session;
-use crate::cmd::{registry, Call, Command, Handler};
+use crate::cmd::{Call, Command, Handler};
 use crate::proto::request::detach;
 use crate::shard::blocking::{Block, Finish, Waiter, Wake};
 use crate::shard::{Batch, Msg};
@@ -63,7 +63,7 @@ impl Session {
             let Handler::Keys(_, cross) = cmd.handler else { unreachable!("blocking commands are multi-key") };
             self.block_keep = keep;
             self.block_cmd = Some(cmd);
-            return self.run_conn(cross, args, keep).await;
+            return self.run_conn(cmd, cross, args, keep).await;
         };
         let call = Call { cmd: &cmd.op, args, db: self.db as u8, block: Some(self.block()), no_touch: self.no_touch };
         let (blocked, args) = if target == self.local && !self.shard.borrow().call_blocked(&call) {
@@ -134,7 +134,7 @@ impl Session {
             detach(request);
         }
         let deadline = self.retry_deadline.take().unwrap_or_else(|| {
-            let ms = block_timeout_ms(&args);
+            let ms = block_timeout_ms(cmd, &args);
             // A timeout too far away to represent is as good as none.
             (ms > 0).then(|| tokio::time::Instant::now().checked_add(std::time::Duration::from_millis(ms))).flatten()
         });
@@ -244,8 +244,8 @@ impl Session {
 }
 
 /// A blocking command's timeout in milliseconds (0 = forever), already validated by the command.
-fn block_timeout_ms(args: &[Bytes]) -> u64 {
-    let at = registry().lookup(&args[0], None).map_or(-1, |c| c.meta.timeout_at);
+fn block_timeout_ms(cmd: &Command, args: &[Bytes]) -> u64 {
+    let at = cmd.meta.timeout_at;
     let at = if at < 0 { args.len() as i64 + at as i64 } else { at as i64 };
     args.get(at as usize).map_or(0, |t| crate::cmd::lists::parse_timeout(t).unwrap_or(0))
 }

@@ -9,7 +9,7 @@
 
 use super::Session;
 use crate::cmd::spec::{IN_MULTI, NO_AUTH, NO_MULTI};
-use crate::cmd::table::{self, CommandMeta, KeySpec};
+use crate::cmd::table::{self, KeySpec};
 use crate::cmd::{registry, Call, Command, Handler};
 use crate::proto::request::detach;
 use crate::proto::{errors, Out};
@@ -95,7 +95,7 @@ impl Session {
                 }
             },
         };
-        if !arity_ok(cmd.meta, args.len()) {
+        if !cmd.meta.arity_ok(args.len()) {
             self.shard.borrow_mut().stats.reject(cmd.index());
             self.local_error(&errors::wrong_arity(cmd.meta.name));
             return None;
@@ -166,9 +166,9 @@ impl Session {
             Handler::Shard(_) => cmd.first_key(&args).map_or(self.local, |k| key_shard(k, self.nshards())),
             Handler::Keys(_, cross) => match self.common_shard(cmd, &args) {
                 Some(target) => target,
-                None => return self.run_conn(cross, args, keep).await,
+                None => return self.run_conn(cmd, cross, args, keep).await,
             },
-            Handler::Conn(f) => return self.run_conn(f, args, keep).await,
+            Handler::Conn(f) => return self.run_conn(cmd, f, args, keep).await,
         };
         if self.must_wait_for_batches(cmd, target) {
             self.flush_batches().await;
@@ -267,16 +267,15 @@ impl Session {
         self.placed(at, keep);
     }
 
-    pub async fn run_conn(&mut self, f: crate::cmd::ConnFn, args: Vec<Bytes>, keep: bool) {
+    /// Runs `cmd`'s connection code `f` (its `Conn` handler, or a `Keys` command's cross-shard coordinator) once
+    /// the batches before it are done, and counts it in the statistics.
+    pub async fn run_conn(&mut self, cmd: &'static Command, f: crate::cmd::ConnFn, args: Vec<Bytes>, keep: bool) {
         self.flush_batches().await;
         let at = self.out.len();
         let start = std::time::Instant::now();
-        let name = args[0].clone();
         f(self, args).await;
-        if let Some(cmd) = registry().lookup(&name, None) {
-            let failed = self.out.get(at) == Some(&b'-');
-            self.shard.borrow_mut().stats.record(cmd.index(), start.elapsed(), failed);
-        }
+        let failed = self.out.get(at) == Some(&b'-');
+        self.shard.borrow_mut().stats.record(cmd.index(), start.elapsed(), failed);
         if !keep && !std::mem::take(&mut self.reply_forced) {
             self.out.truncate(at);
         }
@@ -323,14 +322,5 @@ impl Session {
             }
         }
         self.side.clear();
-    }
-}
-
-fn arity_ok(meta: &CommandMeta, n: usize) -> bool {
-    let arity = meta.arity;
-    if arity >= 0 {
-        n as i32 == arity
-    } else {
-        n as i32 >= -arity
     }
 }
