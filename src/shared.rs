@@ -41,9 +41,10 @@ pub struct Shared {
     /// CLIENT PAUSE: until when (Unix ms; 0 = not paused) and whether only writes wait.
     pub pause_until_ms: AtomicU64,
     pub pause_writes_only: AtomicBool,
-    /// Clients blocked on keys of more than one shard. While there are any, a pipeline's writes to different
-    /// shards run one after the other (see `Session::dispatch`), so such a client is offered keys in the order
-    /// the writer made them ready.
+    /// Clients blocked on keys of more than one shard, or on a move to another shard's key. While there are any,
+    /// a pipeline's commands for different shards run one shard after another (see
+    /// `Session::must_wait_for_batches`), so such a client is offered keys in the order the pipeline made them
+    /// ready and served before the pipeline's next command.
     pub spanning_blocks: AtomicUsize,
     pub shutdown: watch::Sender<Option<Shutdown>>,
 }

@@ -416,3 +416,38 @@ fn no_multi_commands_are_refused_inside_a_transaction() {
         let _: () = q(&mut c, &["DISCARD"]);
     }
 }
+
+/// A BLMOVE whose destination is on another shard is served before the feeding client's next command: the next
+/// push sees the source without the moved element, and the destination already holds it.
+#[test]
+fn a_cross_shard_blmove_is_served_before_the_feeders_next_command() {
+    let s = Server::with_shards(4);
+    let mut c = s.client();
+    let (src, dst) = two("mv");
+    for round in 0..30 {
+        let h = spawn_cmd(&s, &["BLMOVE", &src, &dst, "LEFT", "RIGHT", "0"]);
+        wait_blocked(&mut c, 1);
+        if round % 2 == 0 {
+            assert_eq!(q::<i64>(&mut c, &["RPUSH", &src, "a", "b", "c"]), 3, "round {round}");
+            assert_eq!(q::<i64>(&mut c, &["LLEN", &dst]), 1, "round {round}");
+            assert_eq!(q::<i64>(&mut c, &["RPUSH", &src, "w"]), 3, "round {round}");
+        } else {
+            let got: (i64, i64, i64) = redis::pipe()
+                .cmd("RPUSH")
+                .arg(&src)
+                .arg("a")
+                .arg("b")
+                .arg("c")
+                .cmd("RPUSH")
+                .arg(&src)
+                .arg("w")
+                .cmd("LLEN")
+                .arg(&dst)
+                .query(&mut c)
+                .unwrap();
+            assert_eq!(got, (3, 3, 1), "round {round}");
+        }
+        assert_eq!(h.join().unwrap(), Ok(bulk("a")));
+        let _: i64 = q(&mut c, &["DEL", &src, &dst]);
+    }
+}

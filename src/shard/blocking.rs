@@ -25,7 +25,7 @@ use bytes::{Bytes, BytesMut};
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
-use tokio::sync::Notify;
+use tokio::sync::{oneshot, Notify};
 
 pub const WAITING: u8 = 0;
 pub const CLAIMED: u8 = 1;
@@ -198,8 +198,10 @@ pub struct Blocking {
     /// Ready keys whose first waiter must wait for a multi-shard lock to be released.
     parked: Vec<(usize, Bytes)>,
     /// Keys whose first waiter was told to run its command again (`Wake::Retry`): nobody behind it is served
-    /// from the key until it has (`release`), so waiters are served in the order they blocked.
-    held: Vec<(usize, Bytes)>,
+    /// from the key, and no command touches it, until it has (`release`), so waiters are served in the order
+    /// they blocked and the client whose push woke it sees it done. Each comes with the channels of those
+    /// waiting for the release.
+    held: Vec<(usize, Bytes, Vec<oneshot::Sender<()>>)>,
 }
 
 impl Blocking {
@@ -270,20 +272,31 @@ impl Blocking {
         }
     }
 
-    /// Holds a key for the waiter just told to retry on it.
-    pub fn hold(&mut self, db: usize, key: &Bytes) {
-        if !self.is_held(db, key) {
-            self.held.push((db, key.clone()));
+    /// Holds a key for the waiter just told to retry on it; the receiver completes when it is released.
+    pub fn hold(&mut self, db: usize, key: &Bytes) -> oneshot::Receiver<()> {
+        let (tx, rx) = oneshot::channel();
+        match self.held.iter_mut().find(|(d, k, _)| *d == db && k == key) {
+            Some((_, _, waiting)) => waiting.push(tx),
+            None => self.held.push((db, key.clone(), vec![tx])),
         }
+        rx
+    }
+
+    pub fn any_held(&self) -> bool {
+        !self.held.is_empty()
     }
 
     pub fn is_held(&self, db: usize, key: &[u8]) -> bool {
-        !self.held.is_empty() && self.held.iter().any(|(d, k)| *d == db && k == key)
+        !self.held.is_empty() && self.held.iter().any(|(d, k, _)| *d == db && k == key)
     }
 
-    /// The waiter told to retry on a key has run its command again.
+    /// The waiter told to retry on a key has run its command again: whoever waits for that hears of it.
     pub fn release(&mut self, db: usize, key: &[u8]) {
-        self.held.retain(|(d, k)| !(*d == db && k == key));
+        for (_, _, waiting) in self.held.extract_if(.., |(d, k, _)| *d == db && k == key) {
+            for tx in waiting {
+                let _ = tx.send(());
+            }
+        }
     }
 
     /// Makes the parked keys ready again (a lock was released); true if there were any.

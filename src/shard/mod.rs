@@ -62,6 +62,8 @@ pub struct BatchReply {
     pub ends: Vec<usize>,
     /// A blocking call (always sent alone) registered as a waiter instead of replying.
     pub blocked: bool,
+    /// What the calls left in `Shard::retries`: the sender waits for these before its next command.
+    pub retries: Vec<oneshot::Receiver<()>>,
 }
 
 /// A batch partly executed and waiting for a lock to be released.
@@ -113,6 +115,9 @@ pub struct Shard {
     pub watches: Watches,
     /// Read buffers lent to this thread's connections while they read and run requests.
     pub read_bufs: clients::ReadBufs,
+    /// Releases of keys held for a client told to retry (`Blocking::hold`) by the command being run: its client
+    /// waits for them before its next command, so it never sees the retry still to come (see `execute`).
+    pub retries: Vec<oneshot::Receiver<()>>,
 }
 
 /// WATCHed keys, with the database and flag of each client watching them. Keyed by the key alone so that a write
@@ -135,6 +140,7 @@ impl Shard {
             clients: Default::default(),
             watches: Watches::default(),
             read_bufs: Default::default(),
+            retries: Vec::new(),
         }
     }
 
@@ -233,17 +239,25 @@ impl Shard {
         x
     }
 
-    /// Whether a call must wait for a lock on one of its keys.
+    /// Whether a call must wait: for a lock on one of its keys, or for a key held for a client told to retry.
     pub fn call_blocked(&self, call: &Call) -> bool {
-        if self.locks.is_empty() {
+        if self.locks.is_empty() && !self.blocking.any_held() {
             return false;
         }
         let write = call.cmd.is_write();
-        call.cmd.key_indexes(&call.args).iter().any(|&i| self.locks.blocks(&call.args[i], write))
+        call.cmd.key_indexes(&call.args).iter().any(|&i| {
+            let key = &call.args[i];
+            self.locks.blocks(key, write) || self.blocking.is_held(call.db as usize, key)
+        })
     }
 
-    /// Runs one call, appending its reply to `buf`; then serves clients blocked on keys it made ready.
+    /// Runs one call, appending its reply to `buf`; then serves clients blocked on keys it made ready. A client
+    /// served by being told to retry leaves the release of its key in `retries`, for the caller to wait on.
     pub fn execute(&mut self, call: &Call, buf: &mut BytesMut, resp3: bool, now: u64) -> Exec {
+        if !self.serving {
+            // Left by a step no client waits on (an unlock, a landing): nobody is to wait for those.
+            self.retries.clear();
+        }
         // Reading the clock costs as much as a GET; time one command in TIME_SAMPLE and scale, which keeps
         // INFO commandstats' usec an unbiased estimate.
         self.stats.tick = self.stats.tick.wrapping_add(1);
@@ -323,7 +337,8 @@ impl Shard {
                 }
                 self.blocking.forget(client);
                 if w.block.wake(Wake::Retry { shard: self.id, db, key: key.clone() }).is_ok() {
-                    self.blocking.hold(db, key);
+                    let released = self.blocking.hold(db, key);
+                    self.retries.push(released);
                     return;
                 }
                 continue;
@@ -374,6 +389,9 @@ impl Shard {
     /// A client told to retry on `key` has run its command again: the key's other waiters get their turn.
     pub fn retried(&mut self, db: usize, key: &[u8]) {
         self.blocking.release(db, key);
+        // Commands that waited for the key go on, and waiters set aside because of it are served.
+        self.resume_deferred();
+        self.blocking.unpark();
         self.blocking.signal(db, key);
         self.serve_ready();
     }
@@ -425,8 +443,12 @@ impl Shard {
         match msg {
             Msg::Batch(batch) => {
                 let n = batch.calls.len();
-                let out =
-                    BatchReply { buf: BytesMut::with_capacity(64 * n), ends: Vec::with_capacity(n), blocked: false };
+                let out = BatchReply {
+                    buf: BytesMut::with_capacity(64 * n),
+                    ends: Vec::with_capacity(n),
+                    blocked: false,
+                    retries: Vec::new(),
+                };
                 // A connection has at most one batch in flight per shard, so batches need no order among themselves.
                 self.resume(Pending { batch, next: 0, out });
             }
@@ -449,6 +471,7 @@ impl Shard {
             let resp3 = p.batch.resp3;
             let exec = self.execute(&p.batch.calls[p.next], &mut p.out.buf, resp3, now);
             p.out.blocked |= exec.blocked;
+            p.out.retries.append(&mut self.retries);
             p.out.ends.push(p.out.buf.len());
             p.next += 1;
         }

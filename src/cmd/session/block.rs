@@ -69,7 +69,10 @@ impl Session {
         let (blocked, args) = if target == self.local && !self.shard.borrow().call_blocked(&call) {
             // The reply goes straight into the output buffer (a command that blocks writes nothing).
             let mark = self.out.len();
-            let exec = self.shard.borrow_mut().execute(&call, &mut self.out, self.resp3, self.now);
+            let mut shard = self.shard.borrow_mut();
+            let exec = shard.execute(&call, &mut self.out, self.resp3, self.now);
+            self.retries.append(&mut shard.retries);
+            drop(shard);
             if !keep {
                 self.out.truncate(mark);
             }
@@ -78,7 +81,8 @@ impl Session {
             let args = call.args.clone();
             let (tx, wait) = oneshot::channel();
             self.shared.shards[target].send(Msg::Batch(Batch { calls: vec![call], resp3: self.resp3, reply: tx }));
-            let r = wait.await.expect("shard dropped a batch");
+            let mut r = wait.await.expect("shard dropped a batch");
+            self.retries.append(&mut r.retries);
             if keep && !r.blocked {
                 self.out.extend_from_slice(&r.buf);
             }
@@ -87,7 +91,7 @@ impl Session {
         if blocked {
             let mut args = args;
             detach(&mut args);
-            self.enter_block(cmd, vec![target], args, keep);
+            self.enter_block(cmd, vec![target], args, keep, false);
         } else {
             self.recycle(args);
         }
@@ -113,7 +117,7 @@ impl Session {
         detach(&mut args);
         let cmd = self.block_cmd.take().expect("a blocking command is running");
         let block = self.block();
-        let shards = groups.iter().map(|(s, _)| *s).collect();
+        let shards: Vec<usize> = groups.iter().map(|(s, _)| *s).collect();
         let shared_args = Arc::new(args.clone());
         let (db, resp3) = (self.db, self.resp3);
         self.shards
@@ -124,12 +128,22 @@ impl Session {
             })
             .await;
         let keep = self.block_keep;
-        self.enter_block(cmd, shards, args, keep);
+        // A move to another shard's key is finished by running the command again: as for a client blocked on
+        // keys of several shards, its shards' order of events matters across the pipelines that feed it.
+        let spans = shards.len() > 1 || matches!(finish, Finish::Retry);
+        self.enter_block(cmd, shards, args, keep, spans);
     }
 
     /// Leaves the client blocked. Its arguments are already copied out of the read buffer (`detach`); so are the
     /// requests queued behind it here, as the connection hands the buffer back while it waits.
-    pub(super) fn enter_block(&mut self, cmd: &'static Command, shards: Vec<usize>, args: Vec<Bytes>, keep: bool) {
+    pub(super) fn enter_block(
+        &mut self,
+        cmd: &'static Command,
+        shards: Vec<usize>,
+        args: Vec<Bytes>,
+        keep: bool,
+        spans: bool,
+    ) {
         for request in self.queue.iter_mut() {
             detach(request);
         }
@@ -142,7 +156,7 @@ impl Session {
         info.blocked = true;
         info.unblock_error = false;
         drop(info);
-        let _spanning = (shards.len() > 1).then(|| Spanning::new(&self.shared));
+        let _spanning = spans.then(|| Spanning::new(&self.shared));
         self.blocked = Some(Blocked { cmd, deadline, shards, args, keep, _spanning });
     }
 

@@ -71,6 +71,9 @@ pub struct Session {
     /// The deadline of a block whose command runs again after a wake it could not use: a retry keeps the
     /// timeout the client asked for instead of starting it over.
     retry_deadline: Option<Option<tokio::time::Instant>>,
+    /// Releases to wait for before the next command: clients this connection's commands served by telling them
+    /// to run again (`Shard::retries`). Its next command, and its replies, come after they have.
+    retries: Vec<tokio::sync::oneshot::Receiver<()>>,
     /// Commands queued since MULTI (see `cmd::multi`).
     pub multi: Option<super::multi::Multi>,
     /// Keys this client WATCHes and the flag their writers raise.
@@ -115,6 +118,7 @@ impl Session {
             block_keep: true,
             block_cmd: None,
             retry_deadline: None,
+            retries: Vec::new(),
         }
     }
 
@@ -145,6 +149,10 @@ impl Session {
         self.prefetch_keys();
         while self.blocked.is_none() && !self.close {
             let Some(args) = self.queue.pop_front() else { break };
+            if !self.retries.is_empty() {
+                // A command of this pipeline woke a client that must run again first (see `settle`).
+                self.flush_batches().await;
+            }
             if let Some((cmd, args, keep)) = self.dispatch(args) {
                 self.dispatch_async(cmd, args, keep).await;
             }

@@ -136,20 +136,20 @@ impl Session {
             },
             Handler::Conn(_) => return Some((cmd, args, keep)),
         };
-        if self.must_wait_for_batches(cmd, target) {
+        if self.must_wait_for_batches(target) {
             return Some((cmd, args, keep));
         }
         self.route(cmd, args, target, keep);
         None
     }
 
-    /// Whether a write must wait for the batches already out to other shards before it runs: only while some
-    /// client is blocked on keys of several shards. Such a client must be offered the keys in the order this
-    /// pipeline makes them ready (Redis serves ready keys after each command), which batches running in
+    /// Whether a command must wait for the batches already out to other shards before it runs: only while some
+    /// client is blocked on keys of several shards, or on a move to another shard's key. Such a client must be
+    /// offered keys in the order this pipeline makes them ready, and be served before the pipeline's next
+    /// command looks at any of its keys (Redis serves ready keys after each command), which batches running in
     /// parallel on their shards would not keep.
-    pub(super) fn must_wait_for_batches(&self, cmd: &Command, target: usize) -> bool {
-        cmd.is_write()
-            && self.shared.spanning_blocks.load(Ordering::Relaxed) != 0
+    pub(super) fn must_wait_for_batches(&self, target: usize) -> bool {
+        self.shared.spanning_blocks.load(Ordering::Relaxed) != 0
             && self.pending.iter().enumerate().any(|(s, calls)| s != target && !calls.is_empty())
     }
 
@@ -170,7 +170,7 @@ impl Session {
             },
             Handler::Conn(f) => return self.run_conn(cmd, f, args, keep).await,
         };
-        if self.must_wait_for_batches(cmd, target) {
+        if self.must_wait_for_batches(target) {
             self.flush_batches().await;
         }
         self.route(cmd, args, target, keep);
@@ -231,6 +231,7 @@ impl Session {
                 let buf = if self.order.is_empty() { &mut self.out } else { &mut self.side };
                 let at = buf.len();
                 shard.execute(&call, buf, self.resp3, self.now);
+                self.retries.append(&mut shard.retries);
                 drop(shard);
                 self.placed(at, keep);
                 self.recycle(call.args);
@@ -284,7 +285,7 @@ impl Session {
     /// Sends the batches gathered so far, waits for their replies and writes every reply in request order.
     pub async fn flush_batches(&mut self) {
         if self.order.is_empty() {
-            return;
+            return self.settle().await;
         }
         let mut receivers = Vec::new();
         for (shard, calls) in self.pending.iter_mut().enumerate() {
@@ -298,7 +299,8 @@ impl Session {
         }
         let mut replies: Vec<Option<(BatchReply, usize, usize)>> = (0..self.nshards()).map(|_| None).collect();
         for (shard, rx) in receivers {
-            let reply = rx.await.expect("shard dropped a batch");
+            let mut reply = rx.await.expect("shard dropped a batch");
+            self.retries.append(&mut reply.retries);
             replies[shard] = Some((reply, 0, 0));
         }
         let mut side_at = 0;
@@ -322,5 +324,18 @@ impl Session {
             }
         }
         self.side.clear();
+        self.settle().await;
+    }
+
+    /// Waits until every client that this connection's commands served by telling it to run its command again
+    /// (a BLMOVE to another shard's key, a pop whose keys changed elsewhere) has done so. Redis serves the
+    /// clients a command made ready before the next command of anyone runs; a client told to retry finishes on
+    /// its own connection, so the one that fed it waits for that here, before its next command and before its
+    /// replies leave. The client that retries needs nothing of this one: it takes its own locks.
+    async fn settle(&mut self) {
+        while let Some(released) = self.retries.pop() {
+            // A sender dropped unsent (a shard stopping) ends the wait as well.
+            let _ = released.await;
+        }
     }
 }
