@@ -1,12 +1,13 @@
 //! One client connection: read whatever the socket has, decode every complete request, run them as one pipeline
-//! (`Session::execute`), write all replies with one write, repeat. Runs as a task on its shard's event loop.
+//! (`Session::execute`), write all replies with one write, repeat. Runs as a task on its shard's event loop, and
+//! moves to another shard's loop when its commands keep landing there (`Session::wants_to_move`, `migrate`).
 
-use crate::cmd::session::BlockEvent;
+use crate::cmd::session::{BlockEvent, Portable};
 use crate::cmd::Session;
 use crate::proto::request::{PASS_REQUESTS, SMALL_BULK, UNAUTH_MAX_QUERY_BUFFER};
 use crate::proto::{Decoder, Limits, Out};
 use crate::shard::clients::ClientInfo;
-use crate::shard::Shard;
+use crate::shard::{Msg, Shard};
 use crate::shared::Shared;
 use bytes::{Bytes, BytesMut};
 use std::cell::RefCell;
@@ -46,23 +47,115 @@ pub fn serve(stream: TcpStream, shard: Rc<RefCell<Shard>>) {
             shared.rejected_connections.fetch_add(1, Ordering::Relaxed);
             let mut stream = stream;
             let _ = stream.write_all(b"-ERR max number of clients reached\r\n").await;
+            shared.connected_clients.fetch_sub(1, Ordering::Relaxed);
         } else {
-            run(stream, shard.clone()).await;
+            let conn = Conn::accept(stream, &shard);
+            serve_until_closed(conn, shard).await;
         }
-        shared.connected_clients.fetch_sub(1, Ordering::Relaxed);
     });
 }
 
-async fn run(mut stream: TcpStream, shard: Rc<RefCell<Shard>>) {
-    let _ = stream.set_nodelay(true);
+/// Runs a connection on this thread until it closes (counted out of `connected_clients`) or moves away.
+async fn serve_until_closed(conn: Conn, shard: Rc<RefCell<Shard>>) {
     let shared = shard.borrow().server.clone();
-    let id = shared.next_client_id.fetch_add(1, Ordering::Relaxed);
-    let addr = stream.peer_addr().map(|a| a.to_string()).unwrap_or_default();
-    let laddr = stream.local_addr().map(|a| a.to_string()).unwrap_or_default();
-    let info = Rc::new(RefCell::new(ClientInfo::new(id, addr, laddr, stream.as_raw_fd())));
+    if let Ended::Closed = run(conn, shard).await {
+        shared.connected_clients.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// What a connection carries from one pass of its loop to the next, and from one thread to another.
+struct Conn {
+    stream: TcpStream,
+    info: Rc<RefCell<ClientInfo>>,
+    session: Session,
+    /// The start of a request still arriving, kept while no read buffer is lent.
+    own: BytesMut,
+    decoder: Decoder,
+}
+
+/// How a connection's loop ended.
+enum Ended {
+    Closed,
+    /// Handed to another shard's thread, which serves it from now on.
+    Moved,
+}
+
+impl Conn {
+    /// A connection just accepted by this shard's thread.
+    fn accept(stream: TcpStream, shard: &Rc<RefCell<Shard>>) -> Conn {
+        let _ = stream.set_nodelay(true);
+        let (shared, thread) = {
+            let s = shard.borrow();
+            (s.server.clone(), s.id)
+        };
+        let id = shared.next_client_id.fetch_add(1, Ordering::Relaxed);
+        let addr = stream.peer_addr().map(|a| a.to_string()).unwrap_or_default();
+        let laddr = stream.local_addr().map(|a| a.to_string()).unwrap_or_default();
+        let info = Rc::new(RefCell::new(ClientInfo::new(id, addr, laddr, stream.as_raw_fd(), thread)));
+        shard.borrow_mut().clients.insert(id, info.clone());
+        let authenticated = shared.requirepass().is_none();
+        let session = Session::new(shard.clone(), info.clone(), authenticated);
+        Conn { stream, info, session, own: BytesMut::new(), decoder: Decoder::default() }
+    }
+}
+
+/// A connection between two threads: plain values only.
+struct Migrant {
+    stream: std::net::TcpStream,
+    info: ClientInfo,
+    session: Portable,
+    own: BytesMut,
+    decoder: Decoder,
+}
+
+/// Moves a connection at rest to the thread of shard `to`: it leaves this thread's registry and reactor, and the
+/// other thread registers it and goes on serving it (`adopt`). A peer that disconnects meanwhile is found out by
+/// the first read there. A socket that cannot be detached from this thread's reactor is closed.
+fn migrate(conn: Conn, shard: &Rc<RefCell<Shard>>, to: usize) -> Ended {
+    let Conn { stream, info, mut session, own, decoder } = conn;
+    let id = info.borrow().id;
+    let Ok(stream) = stream.into_std() else {
+        crate::cmd::multi::forget_watches(&mut session);
+        shard.borrow_mut().clients.remove(&id);
+        return Ended::Closed;
+    };
+    let shared = shard.borrow().server.clone();
+    let session = session.into_portable();
+    shard.borrow_mut().clients.remove(&id);
+    let info = match Rc::try_unwrap(info) {
+        Ok(cell) => cell.into_inner(),
+        Err(_) => unreachable!("the registry and the session let go of the client's info"),
+    };
+    let migrant = Migrant { stream, info, session, own, decoder };
+    shared.connection_migrations.fetch_add(1, Ordering::Relaxed);
+    shared.shards[to].send(Msg::Adopt(Box::new(move |shard| adopt(migrant, shard))));
+    Ended::Moved
+}
+
+/// Takes in a connection moving to this thread and serves it from where it was.
+fn adopt(m: Migrant, shard: Rc<RefCell<Shard>>) {
+    let stream = match TcpStream::from_std(m.stream) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!("cannot take in a moving connection: {e}");
+            shard.borrow().server.connected_clients.fetch_sub(1, Ordering::Relaxed);
+            return;
+        }
+    };
+    let mut info = m.info;
+    info.thread = shard.borrow().id;
+    let id = info.id;
+    let info = Rc::new(RefCell::new(info));
     shard.borrow_mut().clients.insert(id, info.clone());
-    let authenticated = shared.requirepass().is_none();
-    let mut session = Session::new(shard.clone(), info.clone(), authenticated);
+    let session = Session::from_portable(m.session, shard.clone(), info.clone());
+    let conn = Conn { stream, info, session, own: m.own, decoder: m.decoder };
+    tokio::task::spawn_local(serve_until_closed(conn, shard));
+}
+
+async fn run(conn: Conn, shard: Rc<RefCell<Shard>>) -> Ended {
+    let Conn { mut stream, info, mut session, mut own, mut decoder } = conn;
+    let shared = shard.borrow().server.clone();
+    let id = info.borrow().id;
     // CLIENT KILL and the idle timeout shut the socket down (`ClientInfo::kill`), and server shutdown drops this
     // task with its shard's event loop: a read needs nothing else to wait on.
 
@@ -73,14 +166,18 @@ async fn run(mut stream: TcpStream, shard: Rc<RefCell<Shard>>) {
     let mut lent = false;
     // The lent buffer grew beyond its size (a large request): it is let go rather than given back.
     let mut grown = false;
-    let mut own = BytesMut::new();
-    let mut decoder = Decoder::default();
     let mut requests: Vec<Vec<Bytes>> = Vec::new();
     'conn: loop {
         if lent && rbuf.len() <= KEEP_OWN {
             keep_rest(&mut rbuf, &mut own, &mut decoder);
             give_back(&shard, &mut rbuf, &mut decoder, grown);
             lent = false;
+        }
+        // At rest, holding no buffer: the connection may follow its keys to another shard's thread.
+        if !lent && shared.live.connection_migration.load(Ordering::Relaxed) != 0 {
+            if let Some(to) = session.wants_to_move() {
+                return migrate(Conn { stream, info, session, own, decoder }, &shard, to);
+            }
         }
         let read = if lent {
             make_room(&mut rbuf, &mut decoder);
@@ -220,6 +317,7 @@ async fn run(mut stream: TcpStream, shard: Rc<RefCell<Shard>>) {
     }
     crate::cmd::multi::forget_watches(&mut session);
     shard.borrow_mut().clients.remove(&id);
+    Ended::Closed
 }
 
 /// Borrows a read buffer from the shard, with the bytes kept in `own` (which it empties) at its front, and hands

@@ -38,6 +38,8 @@ pub struct Shared {
     pub connected_clients: AtomicUsize,
     pub total_connections: AtomicU64,
     pub rejected_connections: AtomicU64,
+    /// Connections moved to another shard's thread (INFO stats `connection_migrations`).
+    pub connection_migrations: AtomicU64,
     /// CLIENT PAUSE: until when (Unix ms; 0 = not paused) and whether only writes wait.
     pub pause_until_ms: AtomicU64,
     pub pause_writes_only: AtomicBool,
@@ -68,6 +70,7 @@ impl Shared {
             connected_clients: AtomicUsize::new(0),
             total_connections: AtomicU64::new(0),
             rejected_connections: AtomicU64::new(0),
+            connection_migrations: AtomicU64::new(0),
             pause_until_ms: AtomicU64::new(0),
             pause_writes_only: AtomicBool::new(false),
             spanning_blocks: AtomicUsize::new(0),

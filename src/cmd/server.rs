@@ -489,7 +489,8 @@ fn render_info(s: &Session, wanted: &[String], reports: &[ShardReport], stats: &
             "total_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:0\r\n\
              total_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{expired}\r\n\
              evicted_keys:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:0\r\npubsub_patterns:0\r\n\
-             total_error_replies:{}\r\ntotal_reads_processed:0\r\ntotal_writes_processed:0\r\n",
+             total_error_replies:{}\r\ntotal_reads_processed:0\r\ntotal_writes_processed:0\r\n\
+             connection_migrations:{}\r\n",
             sh.total_connections.load(Ordering::Relaxed),
             stats.total_calls(),
             stats.net_input_bytes,
@@ -498,6 +499,7 @@ fn render_info(s: &Session, wanted: &[String], reports: &[ShardReport], stats: &
             stats.keyspace_hits,
             stats.keyspace_misses,
             stats.cmds.iter().map(|c| c.failed + c.rejected).sum::<u64>(),
+            sh.connection_migrations.load(Ordering::Relaxed),
         );
     }
     if want("replication") {
@@ -600,6 +602,7 @@ fn config_resetstat(s: &mut Session, _args: Vec<Bytes>) -> LocalFuture<'_> {
             .await;
         s.shared.total_connections.store(0, Ordering::Relaxed);
         s.shared.rejected_connections.store(0, Ordering::Relaxed);
+        s.shared.connection_migrations.store(0, Ordering::Relaxed);
         s.reply().ok()
     })
 }

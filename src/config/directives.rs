@@ -215,6 +215,9 @@ settings! {
         databases: usize = d("databases", int(1, INT_MAX), "16").immutable(),
         /// rill-only: shard threads; 0 means one per core, resolved by the caller.
         shards: usize = d("shards", int(0, 4096), "0").immutable(),
+        /// rill-only: a connection whose commands keep landing on another shard moves to that shard's thread.
+        connection_migration: bool =
+            d("connection-migration", Kind::Bool, "yes").live(|l| &l.connection_migration),
         io_threads: u32 = d("io-threads", int(1, 128), "1").immutable(),
         daemonize: bool = d("daemonize", Kind::Bool, "no").immutable().check(check_daemonize),
         /// One of debug, verbose, notice, warning, nothing.

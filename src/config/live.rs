@@ -19,6 +19,8 @@ pub struct Live {
     pub timeout: AtomicU64,
     pub proto_max_bulk_len: AtomicU64,
     pub client_query_buffer_limit: AtomicU64,
+    /// `connection-migration`: 1 when connections may move to the shard their keys live on.
+    pub connection_migration: AtomicU64,
 }
 
 impl Live {
@@ -64,6 +66,6 @@ mod tests {
         assert_eq!(get(&live.client_query_buffer_limit), 3 << 20);
         // And every atomic is some directive's: none is left for hand-written code to fill.
         let declared = DIRECTIVES.iter().filter(|d| d.live.is_some()).count();
-        assert_eq!(declared, 5);
+        assert_eq!(declared, 6);
     }
 }

@@ -6,6 +6,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::os::fd::FromRawFd;
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::Instant;
 
 /// What CLIENT LIST knows of a connection; shared between the connection's task and its shard's registry.
@@ -14,6 +15,8 @@ pub struct ClientInfo {
     pub addr: String,
     pub laddr: String,
     pub fd: i32,
+    /// The shard thread serving the connection now (CLIENT LIST's `io-thread`, as Redis 8 names its I/O thread).
+    pub thread: usize,
     pub name: Bytes,
     pub lib_name: Bytes,
     pub lib_ver: Bytes,
@@ -35,18 +38,19 @@ pub struct ClientInfo {
     pub reply_now: bool,
     /// CLIENT UNBLOCK wakes a blocked connection through this; `unblock_error` says whether it answers with the
     /// UNBLOCKED error rather than as on a timeout.
-    pub unblock: Rc<tokio::sync::Notify>,
+    pub unblock: Arc<tokio::sync::Notify>,
     pub unblock_error: bool,
 }
 
 impl ClientInfo {
-    pub fn new(id: u64, addr: String, laddr: String, fd: i32) -> Self {
+    pub fn new(id: u64, addr: String, laddr: String, fd: i32, thread: usize) -> Self {
         let now = Instant::now();
         ClientInfo {
             id,
             addr,
             laddr,
             fd,
+            thread,
             name: Bytes::new(),
             lib_name: Bytes::new(),
             lib_ver: Bytes::new(),
@@ -61,7 +65,7 @@ impl ClientInfo {
             killed: false,
             blocked: false,
             reply_now: false,
-            unblock: Rc::new(tokio::sync::Notify::new()),
+            unblock: Arc::new(tokio::sync::Notify::new()),
             unblock_error: false,
         }
     }
@@ -115,7 +119,7 @@ impl ClientInfo {
         format!(
             "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi=-1 \
              watch=0 qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 \
-             events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}\n",
+             events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={} io-thread={}\n",
             self.id,
             self.addr,
             self.laddr,
@@ -130,6 +134,7 @@ impl ClientInfo {
             self.resp,
             String::from_utf8_lossy(&self.lib_name),
             String::from_utf8_lossy(&self.lib_ver),
+            self.thread,
         )
     }
 }

@@ -45,6 +45,8 @@ pub enum Msg {
     Lock(LockRequest),
     /// Release a transaction's locks; resumes deferred batches.
     Unlock(u64),
+    /// A connection moving to this shard's thread (see `conn`): run here, it resumes serving the connection.
+    Adopt(Box<dyn FnOnce(Rc<RefCell<Shard>>) + Send>),
     /// Stop the event loop (shutdown).
     Stop,
 }
@@ -455,7 +457,7 @@ impl Shard {
             Msg::Run(f) => self.step(f),
             Msg::Lock(req) => self.lock_request(req),
             Msg::Unlock(txid) => self.unlock(txid),
-            Msg::Conn(_) | Msg::Stop => unreachable!("handled by the event loop"),
+            Msg::Conn(_) | Msg::Adopt(_) | Msg::Stop => unreachable!("handled by the event loop"),
         }
     }
 
@@ -560,6 +562,7 @@ pub fn run(start: ShardStart) {
                             Err(e) => tracing::warn!("cannot register connection: {e}"),
                         }
                     }
+                    Msg::Adopt(resume) => resume(shard.clone()),
                     other => shard.borrow_mut().handle(other),
                 }
                 next = rx.try_recv().ok();

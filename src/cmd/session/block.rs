@@ -63,8 +63,10 @@ impl Session {
             let Handler::Keys(_, cross) = cmd.handler else { unreachable!("blocking commands are multi-key") };
             self.block_keep = keep;
             self.block_cmd = Some(cmd);
+            self.pulled_apart();
             return self.run_conn(cmd, cross, args, keep).await;
         };
+        self.pulled_to(target);
         let call = Call { cmd: &cmd.op, args, db: self.db as u8, block: Some(self.block()), no_touch: self.no_touch };
         let (blocked, args) = if target == self.local && !self.shard.borrow().call_blocked(&call) {
             // The reply goes straight into the output buffer (a command that blocks writes nothing).

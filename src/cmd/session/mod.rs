@@ -6,6 +6,7 @@
 //!   CLIENT UNBLOCK that ends it.
 
 mod block;
+mod moving;
 mod route;
 
 use super::client::ReplyMode;
@@ -20,6 +21,7 @@ use crate::shared::Shared;
 pub use block::BlockEvent;
 use block::Blocked;
 use bytes::{Bytes, BytesMut};
+pub use moving::Portable;
 use route::Slot;
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -78,6 +80,8 @@ pub struct Session {
     pub multi: Option<super::multi::Multi>,
     /// Keys this client WATCHes and the flag their writers raise.
     pub watch: Option<super::multi::Watch>,
+    /// Where its keyed commands have been running, for moving the connection there (`moving`).
+    pull: moving::Pull,
 }
 
 impl Session {
@@ -119,6 +123,7 @@ impl Session {
             block_cmd: None,
             retry_deadline: None,
             retries: Vec::new(),
+            pull: moving::Pull::default(),
         }
     }
 

@@ -224,6 +224,9 @@ impl Session {
 
     /// Sends a shard command to its shard: inline when it is ours and nothing stands in the way, else in a batch.
     pub(super) fn route(&mut self, cmd: &'static Command, args: Vec<Bytes>, target: usize, keep: bool) {
+        if cmd.op.keys != KeySpec::None {
+            self.pulled_to(target);
+        }
         let call = Call { cmd: &cmd.op, args, db: self.db as u8, block: None, no_touch: self.no_touch };
         if target == self.local && self.pending[target].is_empty() {
             let mut shard = self.shard.borrow_mut();
