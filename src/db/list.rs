@@ -616,6 +616,19 @@ impl List {
         }
     }
 
+    /// Puts back elements popped from one end (`head`: the front), given in the order they were popped, so the
+    /// list is as it was before the pop: the last popped goes back first.
+    pub fn unpop<V: AsRef<[u8]>>(&mut self, popped: &[V], head: bool) {
+        self.before_growth(popped.iter().map(|v| v.as_ref().len()).sum());
+        for v in popped.iter().rev() {
+            if head {
+                self.push_front(v.as_ref());
+            } else {
+                self.push_back(v.as_ref());
+            }
+        }
+    }
+
     pub fn push_front(&mut self, v: &[u8]) {
         let item = Item::of(v);
         self.account(item.lp_len(), 0);
@@ -1348,6 +1361,23 @@ mod tests {
     /// Encoded size of `v` in a node.
     fn enc_len(v: &[u8]) -> usize {
         Item::of(v).pack().len
+    }
+
+    #[test]
+    fn unpop_restores_what_was_popped() {
+        let mut l = List::default();
+        let mut m = VecDeque::new();
+        for i in 0..3000u32 {
+            let v: Vec<u8> = (0..i % 50).map(|j| (i + j) as u8).collect();
+            l.push_back(&v);
+            m.push_back(v);
+        }
+        for head in [true, false] {
+            let popped: Vec<Bytes> =
+                (0..1500).map(|_| if head { l.pop_front() } else { l.pop_back() }.expect("an element")).collect();
+            l.unpop(&popped, head);
+            assert_same(&l, &m);
+        }
     }
 
     #[test]

@@ -62,15 +62,7 @@ impl Undo {
             None => store.set(&self.key, Value::List(Box::default()), 0, now),
         };
         let Value::List(list) = &mut store.entry_mut(id).value else { return };
-        list.before_growth(self.values.iter().map(|v| v.len()).sum());
-        // The last popped goes back first, so the first popped ends up where it was.
-        for v in self.values.iter().rev() {
-            if self.head {
-                list.push_front(v);
-            } else {
-                list.push_back(v);
-            }
-        }
+        list.unpop(&self.values, self.head);
         shard.modified(self.db, &self.key);
     }
 }
