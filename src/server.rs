@@ -7,18 +7,28 @@ use crate::shared::Shared;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-/// The number of shards to run: the configured count, or one per core.
-pub fn shard_count(configured: usize) -> usize {
-    if configured > 0 {
-        configured
-    } else {
-        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+/// With `shards 0`, one shard per core from this many cores up, and a single shard below. On two cores the
+/// clients (and, in a benchmark, the load generator) need a core too, and a second shard measured slower than one
+/// for keys spread over both shards (docs/ARCHITECTURE.md, "Choosing the shard count").
+pub const ONE_PER_CORE_FROM: usize = 4;
+
+/// The number of shards to run for the `shards` directive on a machine with `cores` cores, and why.
+pub fn shard_count(configured: usize, cores: usize) -> (usize, &'static str) {
+    match configured {
+        0 if cores >= ONE_PER_CORE_FROM => (cores, "one per core"),
+        0 => (1, "one: fewer than 4 cores"),
+        n if n > cores => (n, "as configured, more than the cores: shards will share cores"),
+        n => (n, "as configured"),
     }
 }
 
 /// Runs the server until it is asked to stop.
 pub fn run(config: Config, config_file: Option<PathBuf>) -> Result<(), String> {
-    let nshards = shard_count(config.shards);
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let (nshards, why) = shard_count(config.shards, cores);
+    if nshards > cores {
+        tracing::warn!("shards {nshards} is more than the {cores} cores: shards will share cores");
+    }
     let mut listeners = Vec::new();
     for addr in &config.bind {
         let addr = addr.strip_prefix('-').unwrap_or(addr);
@@ -52,7 +62,10 @@ pub fn run(config: Config, config_file: Option<PathBuf>) -> Result<(), String> {
             tracing::info!("Listening on {}", l.local_addr().map(|a| a.to_string()).unwrap_or_default());
             accepting.push(tokio::spawn(accept_loop(l, shared.clone())));
         }
-        tracing::info!("rill {} running with {nshards} shard(s), port={port}", env!("CARGO_PKG_VERSION"));
+        tracing::info!(
+            "rill {} running with {nshards} shard(s) ({why}, {cores} cores), port={port}",
+            env!("CARGO_PKG_VERSION")
+        );
         tracing::info!("Ready to accept connections tcp");
         wait_for_shutdown(&shared).await;
         for a in accepting {
@@ -101,5 +114,21 @@ async fn wait_for_shutdown(shared: &Shared) {
         _ = term.recv() => tracing::warn!("Received SIGTERM scheduling shutdown..."),
         _ = int.recv() => tracing::warn!("Received SIGINT scheduling shutdown..."),
         _ = requested.changed() => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shard_count_follows_the_cores() {
+        assert_eq!(shard_count(0, 1).0, 1);
+        assert_eq!(shard_count(0, 2).0, 1);
+        assert_eq!(shard_count(0, 3).0, 1);
+        assert_eq!(shard_count(0, 4).0, 4);
+        assert_eq!(shard_count(0, 16).0, 16);
+        assert_eq!(shard_count(3, 2), (3, "as configured, more than the cores: shards will share cores"));
+        assert_eq!(shard_count(2, 2), (2, "as configured"));
     }
 }

@@ -213,7 +213,7 @@ settings! {
         unixsocket: String = d("unixsocket", Kind::Str, "").immutable(),
         // Server.
         databases: usize = d("databases", int(1, INT_MAX), "16").immutable(),
-        /// rill-only: shard threads; 0 means one per core, resolved by the caller.
+        /// rill-only: shard threads; 0 lets `server::shard_count` choose from the cores.
         shards: usize = d("shards", int(0, 4096), "0").immutable(),
         /// rill-only: a connection whose commands keep landing on another shard moves to that shard's thread.
         connection_migration: bool =
