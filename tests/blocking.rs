@@ -574,3 +574,27 @@ fn served_replies_respect_client_reply_and_order() {
         assert_eq!(q::<i64>(&mut c, &["LLEN", "q"]), 0);
     }
 }
+
+/// Over keys on several shards the first existing key decides, whatever the later ones hold: a list pops even
+/// when a later key is a string, and a string in front answers WRONGTYPE even when a later key has data.
+#[test]
+fn the_first_existing_key_decides_across_shards() {
+    let s = Server::with_shards(4);
+    let mut c = s.client();
+    let k = spread("first", 3);
+    for cmd in ["BLPOP", "BRPOP"] {
+        q::<i64>(&mut c, &["RPUSH", &k[0], "a"]);
+        let _: () = q(&mut c, &["SET", &k[1], "string"]);
+        assert_eq!(q::<Value>(&mut c, &[cmd, &k[0], &k[1], "0"]), pair(&k[0], "a"));
+        assert_eq!(err(&mut c, &[cmd, &k[2], &k[1], &k[0], "0"]).split(' ').next(), Some("WRONGTYPE"));
+        q::<i64>(&mut c, &["RPUSH", &k[2], "z"]);
+        assert_eq!(q::<Value>(&mut c, &[cmd, &k[0], &k[2], &k[1], "0"]), pair(&k[2], "z"));
+        assert_eq!(err(&mut c, &[cmd, &k[1], &k[2], "0"]).split(' ').next(), Some("WRONGTYPE"));
+        let _: i64 = q(&mut c, &["DEL", &k[0], &k[1], &k[2]]);
+    }
+    // LMPOP the same way, with a count.
+    q::<i64>(&mut c, &["RPUSH", &k[1], "x", "y", "z"]);
+    let _: () = q(&mut c, &["SET", &k[2], "string"]);
+    let got: Value = q(&mut c, &["LMPOP", "3", &k[0], &k[1], &k[2], "LEFT", "COUNT", "2"]);
+    assert_eq!(got, Value::Array(vec![bulk(&k[1]), Value::Array(vec![bulk("x"), bulk("y")])]));
+}

@@ -851,7 +851,9 @@ fn rpoplpush_cross(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
 }
 
 /// BLPOP/BRPOP/LMPOP/BLMPOP with keys on several shards: under exclusive locks on all keys, pop from the first
-/// non-empty key in argument order; if all are empty, block on every shard before the locks are released. Each
+/// non-empty key in argument order; if all are empty, block on every shard before the locks are released. First,
+/// though, the keys in front that share the first key's shard are tried alone, under their own lock: if one of
+/// them exists, it decides (a pop, or WRONGTYPE) whatever the other keys hold. Each
 /// lock request carries the step that reads its keys' types (`Session::lock_run`), and the last shard to be
 /// locked, which then knows every type, pops at once when the key to pop is its own.
 fn pop_cross(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
@@ -879,10 +881,40 @@ fn pop_cross(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
                 (args[m.keys].to_vec(), m.end, m.count, PopReply::KeyValues, blocking)
             }
         };
+        let db = s.db;
+        // The keys in front that share the first key's shard often decide alone: a queue with work in it pops
+        // there in one step, without locking every shard.
+        let n = s.nshards();
+        let lead_shard = key_shard(&keys[0], n);
+        let lead: Vec<Bytes> = keys.iter().take_while(|k| key_shard(k, n) == lead_shard).cloned().collect();
+        let txid = s.shards.new_txid();
+        let decided = s
+            .shards
+            .lock_run(lead_shard, lead.clone(), true, txid, move |sh| {
+                let first = lead.iter().find_map(|k| list_type(sh, db, k).map(|is_list| (k.clone(), is_list)));
+                let decided = match first {
+                    Some((key, true)) => {
+                        let values = pop_n(sh, db, &key, end, count, crate::db::now_ms());
+                        Some(Ok((key, values)))
+                    }
+                    Some((_, false)) => Some(Err(())),
+                    None => None,
+                };
+                sh.unlock(txid);
+                decided
+            })
+            .await;
+        match decided {
+            Some(Ok((key, values))) => {
+                s.pulled_to(lead_shard);
+                return write_pop(&mut s.reply(), &key, &values, shape);
+            }
+            Some(Err(())) => return s.reply().error(errors::WRONGTYPE),
+            None => {}
+        }
         let groups = s.shards.group_keys(keys.iter());
         let shards: Vec<usize> = groups.iter().map(|(g, _)| *g).collect();
         let txid = s.shards.new_txid();
-        let db = s.db;
         let mut types: Vec<(Bytes, Option<bool>)> = Vec::with_capacity(keys.len());
         let mut popped = None;
         for (i, (shard, ks)) in groups.iter().enumerate() {

@@ -46,7 +46,7 @@ pub struct Portable {
 impl Session {
     /// Notes that a keyed command runs on `target`.
     #[inline]
-    pub(super) fn pulled_to(&mut self, target: usize) {
+    pub(crate) fn pulled_to(&mut self, target: usize) {
         let pull = &mut self.pull;
         if target == self.local {
             pull.runs = 0;
