@@ -887,26 +887,31 @@ fn pop_cross(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
         let n = s.nshards();
         let lead_shard = key_shard(&keys[0], n);
         let lead: Vec<Bytes> = keys.iter().take_while(|k| key_shard(k, n) == lead_shard).cloned().collect();
+        // A client whose first key keeps it on one shard moves there (`moving`), where this try costs no hop; from
+        // elsewhere it would cost one more hop whenever the keys turn out empty, so it is made only at home.
+        s.pulled_to(lead_shard);
         let txid = s.shards.new_txid();
-        let decided = s
-            .shards
-            .lock_run(lead_shard, lead.clone(), true, txid, move |sh| {
-                let first = lead.iter().find_map(|k| list_type(sh, db, k).map(|is_list| (k.clone(), is_list)));
-                let decided = match first {
-                    Some((key, true)) => {
-                        let values = pop_n(sh, db, &key, end, count, crate::db::now_ms());
-                        Some(Ok((key, values)))
-                    }
-                    Some((_, false)) => Some(Err(())),
-                    None => None,
-                };
-                sh.unlock(txid);
-                decided
-            })
-            .await;
+        let decided = if lead_shard != s.local_shard() {
+            None
+        } else {
+            s.shards
+                .lock_run(lead_shard, lead.clone(), true, txid, move |sh| {
+                    let first = lead.iter().find_map(|k| list_type(sh, db, k).map(|is_list| (k.clone(), is_list)));
+                    let decided = match first {
+                        Some((key, true)) => {
+                            let values = pop_n(sh, db, &key, end, count, crate::db::now_ms());
+                            Some(Ok((key, values)))
+                        }
+                        Some((_, false)) => Some(Err(())),
+                        None => None,
+                    };
+                    sh.unlock(txid);
+                    decided
+                })
+                .await
+        };
         match decided {
             Some(Ok((key, values))) => {
-                s.pulled_to(lead_shard);
                 return write_pop(&mut s.reply(), &key, &values, shape);
             }
             Some(Err(())) => return s.reply().error(errors::WRONGTYPE),
