@@ -55,10 +55,13 @@ pub enum Msg {
 pub struct Batch {
     pub calls: Vec<Call>,
     pub resp3: bool,
+    /// Where the replies go: the sender's buffers from an earlier batch, emptied, so that a hop allocates none.
+    pub out: BatchReply,
     pub reply: oneshot::Sender<BatchReply>,
 }
 
 /// The encoded replies of a batch, back to back; `ends[i]` is where reply `i` ends in `buf`.
+#[derive(Default)]
 pub struct BatchReply {
     pub buf: BytesMut,
     pub ends: Vec<usize>,
@@ -66,6 +69,19 @@ pub struct BatchReply {
     pub blocked: bool,
     /// What the calls left in `Shard::retries`: the sender waits for these before its next command.
     pub retries: Vec<oneshot::Receiver<()>>,
+    /// The batch's calls, run, with their argument vectors emptied: the sender reuses the vectors.
+    pub calls: Vec<Call>,
+}
+
+impl BatchReply {
+    /// Empties it for the next batch, keeping what it allocated.
+    pub fn clear(&mut self) {
+        self.buf.clear();
+        self.ends.clear();
+        self.blocked = false;
+        self.retries.clear();
+        self.calls.clear();
+    }
 }
 
 /// A batch partly executed and waiting for a lock to be released.
@@ -443,14 +459,11 @@ impl Shard {
 
     fn handle(&mut self, msg: Msg) {
         match msg {
-            Msg::Batch(batch) => {
+            Msg::Batch(mut batch) => {
                 let n = batch.calls.len();
-                let out = BatchReply {
-                    buf: BytesMut::with_capacity(64 * n),
-                    ends: Vec::with_capacity(n),
-                    blocked: false,
-                    retries: Vec::new(),
-                };
+                let mut out = std::mem::take(&mut batch.out);
+                out.buf.reserve(64 * n);
+                out.ends.reserve(n);
                 // A connection has at most one batch in flight per shard, so batches need no order among themselves.
                 self.resume(Pending { batch, next: 0, out });
             }
@@ -476,6 +489,12 @@ impl Shard {
             p.out.retries.append(&mut self.retries);
             p.out.ends.push(p.out.buf.len());
             p.next += 1;
+        }
+        // The calls go back with the replies, their arguments released here, for the sender to reuse.
+        p.out.calls = std::mem::take(&mut p.batch.calls);
+        for call in &mut p.out.calls {
+            call.args.clear();
+            call.block = None;
         }
         let _ = p.batch.reply.send(p.out);
     }

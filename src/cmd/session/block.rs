@@ -7,7 +7,7 @@ use super::Session;
 use crate::cmd::{Call, Command, Handler};
 use crate::proto::request::detach;
 use crate::shard::blocking::{Block, Finish, Waiter, Wake};
-use crate::shard::{Batch, Msg};
+use crate::shard::{Batch, BatchReply, Msg};
 use crate::shared::Shared;
 use bytes::Bytes;
 use std::sync::atomic::Ordering;
@@ -82,7 +82,12 @@ impl Session {
         } else {
             let args = call.args.clone();
             let (tx, wait) = oneshot::channel();
-            self.shared.shards[target].send(Msg::Batch(Batch { calls: vec![call], resp3: self.resp3, reply: tx }));
+            self.shared.shards[target].send(Msg::Batch(Batch {
+                calls: vec![call],
+                resp3: self.resp3,
+                out: BatchReply::default(),
+                reply: tx,
+            }));
             let mut r = wait.await.expect("shard dropped a batch");
             self.retries.append(&mut r.retries);
             if keep && !r.blocked {

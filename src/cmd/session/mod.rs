@@ -16,7 +16,7 @@ use crate::proto::Out;
 use crate::shard::blocking::Block;
 use crate::shard::clients::ClientInfo;
 use crate::shard::coord::Shards;
-use crate::shard::Shard;
+use crate::shard::{BatchReply, Shard};
 use crate::shared::Shared;
 pub use block::BlockEvent;
 use block::Blocked;
@@ -51,6 +51,8 @@ pub struct Session {
     local: usize,
     now: u64,
     pending: Vec<Vec<Call>>,
+    /// Per shard, the reply buffers of the last batch, lent to the next (`Batch::out`).
+    spare_replies: Vec<Option<BatchReply>>,
     order: Vec<Slot>,
     side: BytesMut,
     /// Requests received but not yet run: the rest of a pipeline while the client is blocked.
@@ -93,6 +95,7 @@ impl Session {
         let id = info.borrow().id;
         Session {
             pending: (0..shared.nshards()).map(|_| Vec::new()).collect(),
+            spare_replies: (0..shared.nshards()).map(|_| None).collect(),
             shards: Shards::new(shard.clone()),
             shard,
             shared,

@@ -296,7 +296,8 @@ impl Session {
                 continue;
             }
             let (tx, rx) = oneshot::channel();
-            let batch = Batch { calls: std::mem::take(calls), resp3: self.resp3, reply: tx };
+            let out = self.spare_replies.get_mut(shard).and_then(Option::take).unwrap_or_default();
+            let batch = Batch { calls: std::mem::take(calls), resp3: self.resp3, out, reply: tx };
             self.shared.shards[shard].send(Msg::Batch(batch));
             receivers.push((shard, rx));
         }
@@ -327,6 +328,19 @@ impl Session {
             }
         }
         self.side.clear();
+        // What the batches allocated serves the next ones: the call vectors (their argument vectors to the
+        // decoder) and the reply buffers.
+        for (shard, reply) in replies.into_iter().enumerate() {
+            let Some((mut reply, _, _)) = reply else { continue };
+            for call in reply.calls.drain(..) {
+                self.recycle(call.args);
+            }
+            if self.pending[shard].capacity() == 0 {
+                self.pending[shard] = std::mem::take(&mut reply.calls);
+            }
+            reply.clear();
+            self.spare_replies[shard] = Some(reply);
+        }
         self.settle().await;
     }
 
