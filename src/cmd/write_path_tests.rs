@@ -49,7 +49,7 @@ fn served(block: &Block) -> Option<String> {
     }
     let rt = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
     match rt.block_on(block.woken()) {
-        Wake::Served(reply, _) => Some(String::from_utf8_lossy(&reply).into_owned()),
+        Wake::Served(reply, _, _) => Some(String::from_utf8_lossy(&reply).into_owned()),
         Wake::Retry { .. } => Some("retry".into()),
     }
 }

@@ -33,8 +33,9 @@ pub const CANCELLED: u8 = 2;
 
 /// What a blocked client is told when a shard finishes it.
 pub enum Wake {
-    /// The shard ran the command; here is its reply, and how to give back what it took if the client is gone.
-    Served(BytesMut, Option<Undo>),
+    /// The shard ran the command; here is its reply, how to give back what it took if the client is gone, and
+    /// which shard it was (it has already forgotten the client's entries there).
+    Served(BytesMut, Option<Undo>, usize),
     /// One of the keys (on `shard`) is ready; run the command again.
     Retry { shard: usize, db: usize, key: Bytes },
 }

@@ -398,7 +398,7 @@ impl Shard {
                     }
                 }
             }
-            if let Err(Wake::Served(_, Some(undo))) = w.block.wake(Wake::Served(buf, undo)) {
+            if let Err(Wake::Served(_, Some(undo), _)) = w.block.wake(Wake::Served(buf, undo, self.id)) {
                 undo.apply(self);
             }
         }

@@ -227,11 +227,12 @@ impl Session {
             _ => block.woken().await,
         };
         match wake {
-            Wake::Served(reply, undo) => {
+            Wake::Served(reply, undo, served_by) => {
                 // The serving shard already forgot the client; a client blocked on several shards still has
-                // entries on the others, which must be gone before its next block.
+                // entries on the others, which must be gone before its next block (a block reuses its `Block`).
                 if b.shards.len() > 1 {
-                    self.forget_on(&b.shards).await;
+                    let others: Vec<usize> = b.shards.iter().copied().filter(|&s| s != served_by).collect();
+                    self.forget_on(&others).await;
                 }
                 if !gone {
                     if b.keep {
