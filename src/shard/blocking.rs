@@ -23,7 +23,7 @@ use super::call::Op;
 use crate::db::Value;
 use bytes::{Bytes, BytesMut};
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::{oneshot, Notify};
 
@@ -82,6 +82,9 @@ pub struct Block {
     /// was stored there, say). A shard that would run the client's command over its own keys alone
     /// (`Finish::RunUnlessChanged`) then cannot: the command must run again over all its keys.
     changed: AtomicBool,
+    /// Counts the client's blocks (`rearm`): a waiter entry is the current block's only if it carries this
+    /// number, so entries of an earlier block left in a queue (`Blocking::forget` leaves them) are dead.
+    epoch: AtomicU32,
 }
 
 impl Block {
@@ -93,7 +96,12 @@ impl Block {
             woken: Notify::new(),
             gone: AtomicBool::new(false),
             changed: AtomicBool::new(false),
+            epoch: AtomicU32::new(0),
         })
+    }
+
+    pub fn epoch(&self) -> u32 {
+        self.epoch.load(Ordering::Acquire)
     }
 
     /// Takes the right to finish this client; false if someone else (a shard, or the client) already has.
@@ -110,6 +118,7 @@ impl Block {
     /// between blocks: each block ends with no waiter entry left on any shard and its one wake, if any, received,
     /// so nothing else holds a right to change the state.
     pub fn rearm(&self) {
+        self.epoch.fetch_add(1, Ordering::AcqRel);
         self.changed.store(false, Ordering::Relaxed);
         self.state.store(WAITING, Ordering::Release);
     }
@@ -184,7 +193,7 @@ pub enum Finish {
 #[derive(Default)]
 pub struct Blocking {
     /// Per database (grown on demand), so a push looks its key up without copying it.
-    waiters: Vec<HashMap<Bytes, VecDeque<Waiter>, ahash::RandomState>>,
+    waiters: Vec<HashMap<Bytes, Queue, ahash::RandomState>>,
     /// Keys each blocked client waits on here, to remove all its entries at once.
     by_client: HashMap<u64, Vec<(usize, Bytes)>, ahash::RandomState>,
     ready: Vec<(usize, Bytes)>,
@@ -195,6 +204,19 @@ pub struct Blocking {
     /// they blocked and the client whose push woke it sees it done. Each comes with the channels of those
     /// waiting for the release.
     held: Vec<(usize, Bytes, Vec<oneshot::Sender<()>>)>,
+}
+
+/// The waiters on one key, first come first served, each with the epoch of the block it was registered for.
+#[derive(Default)]
+struct Queue {
+    entries: VecDeque<(u32, Waiter)>,
+    /// Entries left behind by `forget`, for deciding when to sweep them out.
+    dead: usize,
+}
+
+/// Whether a queue entry belongs to a block still waiting: not claimed, cancelled or rearmed since.
+fn live(epoch: u32, w: &Waiter) -> bool {
+    w.block.is_waiting() && w.block.epoch() == epoch
 }
 
 impl Blocking {
@@ -211,22 +233,33 @@ impl Blocking {
                 continue;
             }
             mine.push((db, k.clone()));
-            self.waiters[db].entry(k.clone()).or_default().push_back(waiter.clone());
+            let q = self.waiters[db].entry(k.clone()).or_default();
+            q.entries.push_back((waiter.block.epoch(), waiter.clone()));
         }
     }
 
-    /// Removes every entry of a client (served, timed out, unblocked or gone).
+    /// Removes every entry of a client (served, timed out, unblocked or gone). An entry at the front of its queue
+    /// goes at once; one further back is already dead (its block is no longer waiting, or has moved on to a later
+    /// epoch) and is dropped when it reaches the front, or when dead entries make up half its queue. So forgetting
+    /// a client blocked on many keys with many waiters costs a lookup per key, not a scan of every queue.
     pub fn forget(&mut self, client_id: u64) {
         let Some(keys) = self.by_client.remove(&client_id) else {
             return;
         };
         for (db, k) in keys {
             let map = &mut self.waiters[db];
-            if let Some(q) = map.get_mut(&k) {
-                q.retain(|w| w.block.client_id != client_id);
-                if q.is_empty() {
-                    map.remove(&k);
+            let Some(q) = map.get_mut(&k) else { continue };
+            if q.entries.front().is_some_and(|(_, w)| w.block.client_id == client_id) {
+                q.entries.pop_front();
+            } else {
+                q.dead += 1;
+                if q.dead * 2 > q.entries.len() {
+                    q.entries.retain(|(epoch, w)| w.block.client_id != client_id && live(*epoch, w));
+                    q.dead = 0;
                 }
+            }
+            if q.entries.is_empty() {
+                map.remove(&k);
             }
         }
     }
@@ -261,7 +294,7 @@ impl Blocking {
     /// Marks the blocks of a key's waiters as changed (the key changed and serves nobody).
     pub fn mark_changed(&self, db: usize, key: &[u8]) {
         if let Some(q) = self.waiters.get(db).and_then(|m| m.get(key)) {
-            q.iter().for_each(|w| w.block.mark_changed());
+            q.entries.iter().filter(|(epoch, w)| live(*epoch, w)).for_each(|(_, w)| w.block.mark_changed());
         }
     }
 
@@ -307,11 +340,11 @@ impl Blocking {
     pub fn first_waiting(&mut self, db: usize, key: &Bytes) -> Option<Waiter> {
         let map = self.waiters.get_mut(db)?;
         let q = map.get_mut(key)?;
-        while let Some(w) = q.front() {
-            if w.block.is_waiting() {
+        while let Some((epoch, w)) = q.entries.front() {
+            if live(*epoch, w) {
                 return Some(w.clone());
             }
-            q.pop_front();
+            q.entries.pop_front();
         }
         map.remove(key);
         None
@@ -366,6 +399,40 @@ mod tests {
         assert!(!b.unpark());
         b.forget(1);
         b.forget(2);
+        assert_eq!(b.blocking_keys(), 0);
+        assert_eq!(b.blocked_clients(), 0);
+    }
+
+    #[test]
+    fn forgotten_entries_are_dead_and_swept() {
+        let mut b = Blocking::default();
+        let k = Bytes::from_static(b"k");
+        // Ten clients in line; those behind the first are forgotten from the middle of the queue.
+        let ws: Vec<Waiter> = (0..10).map(waiter).collect();
+        for w in &ws {
+            b.register(std::slice::from_ref(&k), w.clone());
+        }
+        for w in &ws[1..9] {
+            assert!(w.block.cancel());
+            b.forget(w.block.client_id);
+        }
+        assert_eq!(b.first_waiting(0, &k).unwrap().block.client_id, 0);
+        // Dead entries were swept once they were half the queue: what is left is the live ones.
+        let q = &b.waiters[0][&k];
+        assert!(q.entries.len() < 10, "dead entries kept: {}", q.entries.len());
+        // A client that blocks again (its block rearmed) is in line once, at the back: its old entry is dead.
+        let again = ws[0].clone();
+        assert!(again.block.claim());
+        b.forget(0);
+        again.block.rearm();
+        b.register(std::slice::from_ref(&k), again.clone());
+        assert_eq!(b.first_waiting(0, &k).unwrap().block.client_id, 9);
+        assert!(ws[9].block.cancel());
+        b.forget(9);
+        assert_eq!(b.first_waiting(0, &k).unwrap().block.client_id, 0);
+        b.forget(0);
+        assert!(again.block.cancel());
+        assert!(b.first_waiting(0, &k).is_none());
         assert_eq!(b.blocking_keys(), 0);
         assert_eq!(b.blocked_clients(), 0);
     }
