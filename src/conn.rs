@@ -122,10 +122,8 @@ fn migrate(conn: Conn, shard: &Rc<RefCell<Shard>>, to: usize) -> Ended {
     let shared = shard.borrow().server.clone();
     let session = session.into_portable();
     shard.borrow_mut().clients.remove(&id);
-    let info = match Rc::try_unwrap(info) {
-        Ok(cell) => cell.into_inner(),
-        Err(_) => unreachable!("the registry and the session let go of the client's info"),
-    };
+    // A copy: whoever else may still hold the old entry for a moment reads a connection that is gone.
+    let info = info.borrow().clone();
     let migrant = Migrant { stream, info, session, own, decoder };
     shared.connection_migrations.fetch_add(1, Ordering::Relaxed);
     shared.shards[to].send(Msg::Adopt(Box::new(move |shard| adopt(migrant, shard))));

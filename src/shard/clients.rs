@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 /// What CLIENT LIST knows of a connection; shared between the connection's task and its shard's registry.
+#[derive(Clone)]
 pub struct ClientInfo {
     pub id: u64,
     pub addr: String,
