@@ -7,7 +7,7 @@
 //!
 //! ```text
 //! cargo bench --bench queue -- --port P [--host H] [--producers 4] [--consumers 4] [--items 200000]
-//!                              [--value-size 32] [--keys 1] [--rate 0] [--time-limit 120]
+//!                              [--value-size 32] [--keys 1] [--rate 0] [--batch 0] [--time-limit 120]
 //! ```
 //!
 //! Each payload is `[send time: u64 LE nanos since a shared Instant][item id: u64 LE][padding]`, so the latency
@@ -33,6 +33,8 @@ struct Opts {
     keys: usize,
     /// Total items/s over all producers; 0 means as fast as possible.
     rate: u64,
+    /// 0: consumers BRPOP one item at a time; N: they BLMPOP up to N items at a time (`... RIGHT COUNT N`).
+    batch: usize,
     time_limit: Duration,
 }
 
@@ -40,7 +42,7 @@ struct Opts {
 const HEADER: usize = 16;
 
 const USAGE: &str = "usage: queue --port P [--host H] [--producers N] [--consumers N] [--items N] \
-                     [--value-size BYTES>=16] [--keys N] [--rate ITEMS_PER_S] [--time-limit SECS]";
+                     [--value-size BYTES>=16] [--keys N] [--rate ITEMS_PER_S] [--batch N] [--time-limit SECS]";
 
 fn parse_opts() -> Result<Opts, String> {
     let mut o = Opts {
@@ -52,6 +54,7 @@ fn parse_opts() -> Result<Opts, String> {
         value_size: 32,
         keys: 1,
         rate: 0,
+        batch: 0,
         time_limit: Duration::from_secs(120),
     };
     let mut args = std::env::args().skip(1);
@@ -74,6 +77,7 @@ fn parse_opts() -> Result<Opts, String> {
             "--value-size" => o.value_size = num(&val)? as usize,
             "--keys" => o.keys = num(&val)? as usize,
             "--rate" => o.rate = num(&val)?,
+            "--batch" => o.batch = num(&val)? as usize,
             "--time-limit" => o.time_limit = Duration::from_secs(num(&val)?),
             _ => return Err(format!("unknown option {flag}\n{USAGE}")),
         }
@@ -153,27 +157,42 @@ struct Seen {
     ids: Vec<u64>,
 }
 
-/// BRPOPs (1 s timeout) until all items are consumed or the run is stopped. Each consumer lists the keys starting
-/// at a different one, because BRPOP serves the first non-empty key in argument order.
+/// BRPOPs (or, with `--batch N`, BLMPOPs up to N items; 1 s timeout) until all items are consumed or the run is
+/// stopped. Each consumer lists the keys starting at a different one, because both serve the first non-empty key
+/// in argument order.
 fn consume(mut c: redis::Connection, o: &Opts, sh: &Shared, keys: &[String], me: usize) -> Result<Seen, String> {
     let mut seen = Seen::default();
-    let mut cmd = redis::cmd("BRPOP");
+    let mut cmd = if o.batch == 0 { redis::cmd("BRPOP") } else { redis::cmd("BLMPOP") };
+    if o.batch > 0 {
+        cmd.arg(1).arg(keys.len());
+    }
     for i in 0..keys.len() {
         cmd.arg(&keys[(me + i) % keys.len()]);
     }
-    cmd.arg(1);
+    if o.batch == 0 {
+        cmd.arg(1);
+    } else {
+        cmd.arg("RIGHT").arg("COUNT").arg(o.batch);
+    }
     while sh.consumed.load(Ordering::Relaxed) < o.items && !sh.stop.load(Ordering::Relaxed) {
-        let reply: Option<(Vec<u8>, Vec<u8>)> = cmd.query(&mut c).map_err(|e| format!("BRPOP: {e}"))?;
-        let Some((_, v)) = reply else { continue };
+        let values: Vec<Vec<u8>> = if o.batch == 0 {
+            let reply: Option<(Vec<u8>, Vec<u8>)> = cmd.query(&mut c).map_err(|e| format!("BRPOP: {e}"))?;
+            reply.map(|(_, v)| vec![v]).unwrap_or_default()
+        } else {
+            let reply: Option<(Vec<u8>, Vec<Vec<u8>>)> = cmd.query(&mut c).map_err(|e| format!("BLMPOP: {e}"))?;
+            reply.map(|(_, vs)| vs).unwrap_or_default()
+        };
         let now = sh.epoch.elapsed().as_nanos() as u64;
-        if v.len() != o.value_size {
-            return Err(format!("BRPOP returned {} bytes, expected {}", v.len(), o.value_size));
+        for v in values {
+            if v.len() != o.value_size {
+                return Err(format!("a pop returned {} bytes, expected {}", v.len(), o.value_size));
+            }
+            let sent = u64::from_le_bytes(v[..8].try_into().unwrap());
+            seen.lat_ns.push(now.saturating_sub(sent));
+            seen.ids.push(u64::from_le_bytes(v[8..16].try_into().unwrap()));
+            sh.last_pop_ns.fetch_max(now, Ordering::Relaxed);
+            sh.consumed.fetch_add(1, Ordering::Relaxed);
         }
-        let sent = u64::from_le_bytes(v[..8].try_into().unwrap());
-        seen.lat_ns.push(now.saturating_sub(sent));
-        seen.ids.push(u64::from_le_bytes(v[8..16].try_into().unwrap()));
-        sh.last_pop_ns.fetch_max(now, Ordering::Relaxed);
-        sh.consumed.fetch_add(1, Ordering::Relaxed);
     }
     Ok(seen)
 }
@@ -314,14 +333,15 @@ fn main() -> ExitCode {
     let us = |ns: u64| ns as f64 / 1000.0;
     let (p50, p99, p999, max) = (pct(&lat, 50.0), pct(&lat, 99.0), pct(&lat, 99.9), pct(&lat, 100.0));
     println!(
-        "{}:{}  producers={} consumers={} keys={} value-size={} rate={}",
+        "{}:{}  producers={} consumers={} keys={} value-size={} rate={} pop={}",
         o.host,
         o.port,
         o.producers,
         o.consumers,
         o.keys,
         o.value_size,
-        if o.rate == 0 { "max".to_string() } else { o.rate.to_string() }
+        if o.rate == 0 { "max".to_string() } else { o.rate.to_string() },
+        if o.batch == 0 { "BRPOP".to_string() } else { format!("BLMPOP COUNT {}", o.batch) }
     );
     println!(
         "{} items in {secs:.3} s: {rate:.0} items/s (pushes done in {push_secs:.3} s: {:.0} pushes/s)",
