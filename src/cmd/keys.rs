@@ -362,7 +362,7 @@ enum Unrenamed {
     DestinationExists,
 }
 
-/// RENAME/RENAMENX between shards (`Session::move_across`, as LMOVE between shards): the entry moves with its TTL.
+/// RENAME/RENAMENX between shards (`Shards::move_across`, as LMOVE between shards): the entry moves with its TTL.
 async fn rename_across(s: &mut Session, args: Vec<Bytes>, nx: bool) {
     let db = s.db;
     let (src, k, d, dst) = (args[1].clone(), args[1].clone(), args[2].clone(), args[2].clone());

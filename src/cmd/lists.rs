@@ -734,7 +734,7 @@ fn push_moved(sh: &mut Shard, db: usize, dst: &[u8], to: End, value: Bytes) {
     push_values(sh, db, dst, to, std::slice::from_ref(&value), crate::db::now_ms());
 }
 
-/// LMOVE/RPOPLPUSH/BLMOVE/BRPOPLPUSH between two shards (`Session::move_across`: one or two round trips). A
+/// LMOVE/RPOPLPUSH/BLMOVE/BRPOPLPUSH between two shards (`Shards::move_across`: one or two round trips). A
 /// blocking form that finds the source empty starts over on `move_across_locked`, which registers the waiter
 /// while both keys are locked.
 async fn move_across(s: &mut Session, args: Vec<Bytes>, from: End, to: End, blocking: bool) {
@@ -854,7 +854,7 @@ fn rpoplpush_cross(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
 /// non-empty key in argument order; if all are empty, block on every shard before the locks are released. First,
 /// though, the keys in front that share the first key's shard are tried alone, under their own lock: if one of
 /// them exists, it decides (a pop, or WRONGTYPE) whatever the other keys hold. Each
-/// lock request carries the step that reads its keys' types (`Session::lock_run`), and the last shard to be
+/// lock request carries the step that reads its keys' types (`Shards::lock_run`), and the last shard to be
 /// locked, which then knows every type, pops at once when the key to pop is its own.
 fn pop_cross(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
     Box::pin(async move {

@@ -653,7 +653,7 @@ fn set_owned_pairs(shard: &mut Shard, db: usize, pairs: &[(Bytes, Bytes)]) {
 }
 
 /// MSET across shards: each shard's pairs are written by its lock request the moment it is granted, and every
-/// shard stays locked until all are written (`Session::run_locked`), so nobody who reads them sees half of it.
+/// shard stays locked until all are written (`Shards::run_locked`), so nobody who reads them sees half of it.
 fn mset_cross(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
     Box::pin(async move {
         if !check_pairs(s, &args, "mset") {
@@ -722,7 +722,7 @@ fn msetnx_cross(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
 
 /// MGET across shards: shared locks on every key, each shard reads its keys (by position in the request, so a
 /// repeated key is read once per position) as its lock is granted and stays locked until the last has read
-/// (`Session::run_locked`); the replies are put back in request order.
+/// (`Shards::run_locked`); the replies are put back in request order.
 fn mget_cross(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
     Box::pin(async move {
         let groups = s.shards.group_keys(args[1..].iter());
