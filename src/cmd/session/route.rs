@@ -210,8 +210,20 @@ impl Session {
         if n == 1 {
             return Some(0);
         }
+        // Fixed key positions (MGET, MSET, DEL, EXISTS...) are walked without collecting them.
+        match cmd.op.keys {
+            KeySpec::Range { first, last, step } => {
+                self.shard_of_all(crate::shard::keyspec::range_positions(first, last, step, args.len()), args)
+            }
+            _ => self.shard_of_all(cmd.key_indexes(args).into_iter(), args),
+        }
+    }
+
+    /// The shard owning every key at `positions`, if there is one; the connection's own when there are no keys.
+    fn shard_of_all(&self, positions: impl Iterator<Item = usize>, args: &[Bytes]) -> Option<usize> {
+        let n = self.nshards();
         let mut target = None;
-        for i in cmd.key_indexes(args) {
+        for i in positions {
             let s = key_shard(&args[i], n);
             match target {
                 None => target = Some(s),
