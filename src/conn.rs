@@ -55,8 +55,10 @@ pub fn serve(stream: TcpStream, shard: Rc<RefCell<Shard>>) {
     });
 }
 
-/// Runs a connection on this thread until it closes (counted out of `connected_clients`) or moves away.
-async fn serve_until_closed(conn: Conn, shard: Rc<RefCell<Shard>>) {
+/// Runs a connection on this thread until it closes (counted out of `connected_clients`) or moves away. The
+/// connection comes boxed: its session then sits once in the task's future, in `run`'s locals, rather than also
+/// in the arguments of each future on the way (a thousand bytes per connection more, measured).
+async fn serve_until_closed(conn: Box<Conn>, shard: Rc<RefCell<Shard>>) {
     let shared = shard.borrow().server.clone();
     if let Ended::Closed = run(conn, shard).await {
         shared.connected_clients.fetch_sub(1, Ordering::Relaxed);
@@ -67,7 +69,8 @@ async fn serve_until_closed(conn: Conn, shard: Rc<RefCell<Shard>>) {
 struct Conn {
     stream: TcpStream,
     info: Rc<RefCell<ClientInfo>>,
-    session: Session,
+    /// Boxed, so that the futures of the connection's loop hold a pointer to it, not copies of it.
+    session: Box<Session>,
     /// The start of a request still arriving, kept while no read buffer is lent.
     own: BytesMut,
     decoder: Decoder,
@@ -82,7 +85,7 @@ enum Ended {
 
 impl Conn {
     /// A connection just accepted by this shard's thread.
-    fn accept(stream: TcpStream, shard: &Rc<RefCell<Shard>>) -> Conn {
+    fn accept(stream: TcpStream, shard: &Rc<RefCell<Shard>>) -> Box<Conn> {
         let _ = stream.set_nodelay(true);
         let (shared, thread) = {
             let s = shard.borrow();
@@ -94,8 +97,8 @@ impl Conn {
         let info = Rc::new(RefCell::new(ClientInfo::new(id, addr, laddr, stream.as_raw_fd(), thread)));
         shard.borrow_mut().clients.insert(id, info.clone());
         let authenticated = shared.requirepass().is_none();
-        let session = Session::new(shard.clone(), info.clone(), authenticated);
-        Conn { stream, info, session, own: BytesMut::new(), decoder: Decoder::default() }
+        let session = Box::new(Session::new(shard.clone(), info.clone(), authenticated));
+        Box::new(Conn { stream, info, session, own: BytesMut::new(), decoder: Decoder::default() })
     }
 }
 
@@ -120,7 +123,7 @@ fn migrate(conn: Conn, shard: &Rc<RefCell<Shard>>, to: usize) -> Ended {
         return Ended::Closed;
     };
     let shared = shard.borrow().server.clone();
-    let session = session.into_portable();
+    let session = (*session).into_portable();
     shard.borrow_mut().clients.remove(&id);
     // A copy: whoever else may still hold the old entry for a moment reads a connection that is gone.
     let info = info.borrow().clone();
@@ -145,13 +148,13 @@ fn adopt(m: Migrant, shard: Rc<RefCell<Shard>>) {
     let id = info.id;
     let info = Rc::new(RefCell::new(info));
     shard.borrow_mut().clients.insert(id, info.clone());
-    let session = Session::from_portable(m.session, shard.clone(), info.clone());
-    let conn = Conn { stream, info, session, own: m.own, decoder: m.decoder };
+    let session = Box::new(Session::from_portable(m.session, shard.clone(), info.clone()));
+    let conn = Box::new(Conn { stream, info, session, own: m.own, decoder: m.decoder });
     tokio::task::spawn_local(serve_until_closed(conn, shard));
 }
 
-async fn run(conn: Conn, shard: Rc<RefCell<Shard>>) -> Ended {
-    let Conn { mut stream, info, mut session, mut own, mut decoder } = conn;
+async fn run(conn: Box<Conn>, shard: Rc<RefCell<Shard>>) -> Ended {
+    let Conn { mut stream, info, mut session, mut own, mut decoder } = *conn;
     let shared = shard.borrow().server.clone();
     let id = info.borrow().id;
     // CLIENT KILL and the idle timeout shut the socket down (`ClientInfo::kill`), and server shutdown drops this
