@@ -62,15 +62,7 @@ source benches/lib.sh
 need_tools redis-cli redis-benchmark taskset python3 timeout getconf
 build_rill
 if [ "$QUEUE" = 1 ] && [ -z "${QUEUE_BIN:-}" ]; then
-    echo "== cargo bench --bench queue --no-run" >&2
-    # The bench binary's name carries a hash; cargo reports the path in its JSON messages.
-    QUEUE_BIN=$(cargo bench --bench queue --no-run --message-format=json | python3 -c '
-import json, sys
-for line in sys.stdin:
-    m = json.loads(line)
-    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "queue" and m.get("executable"):
-        print(m["executable"])')
-    [ -n "$QUEUE_BIN" ] || { echo "could not find the queue bench binary" >&2; exit 1; }
+    QUEUE_BIN=$(bench_bin queue)
 fi
 CLK_TCK=$(getconf CLK_TCK)
 

@@ -10,17 +10,10 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source benches/lib.sh
-need_tools redis-cli taskset getconf
+need_tools redis-cli taskset getconf python3
 build_rill
 RILL_PORT=${RILL_PORT:-16379}
-echo "== cargo bench --bench hop --no-run" >&2
-HOP_BIN=$(cargo bench --bench hop --no-run --message-format=json | python3 -c '
-import json, sys
-for line in sys.stdin:
-    m = json.loads(line)
-    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "hop" and m.get("executable"):
-        print(m["executable"])')
-[ -n "$HOP_BIN" ] || { echo "could not find the hop bench binary" >&2; exit 1; }
+HOP_BIN=$(bench_bin hop)
 start rill "$RILL_PORT" "$RILL_BIN" --port "$RILL_PORT" --shards 2 --connection-migration no --save ""
 taskset -p -a -c "${SHARD_CPUS:-0}" "$rill_PID" >/dev/null
 echo "rill: --shards 2 --connection-migration no on CPU ${SHARD_CPUS:-0}; tool on CPU 1"

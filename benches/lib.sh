@@ -27,6 +27,21 @@ build_rill() {
     RILL_BIN=$(realpath "$RILL_BIN")
 }
 
+# bench_bin NAME: builds the `harness = false` bench NAME (benches/NAME.rs) and prints its binary's path, which
+# carries a hash; cargo reports it in its JSON messages.
+bench_bin() {
+    echo "== cargo bench --bench $1 --no-run" >&2
+    local bin
+    bin=$(cargo bench --bench "$1" --no-run --message-format=json | python3 -c '
+import json, sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == sys.argv[1] and m.get("executable"):
+        print(m["executable"])' "$1")
+    [ -n "$bin" ] || { echo "could not find the $1 bench binary" >&2; exit 1; }
+    echo "$bin"
+}
+
 # Scratch directory for logs and generated files; the servers started below are killed on exit.
 WORK=$(mktemp -d)
 PIDS=()

@@ -9,31 +9,7 @@ use rill::shard::slot::key_shard;
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
-
-/// Runs a command on a fresh connection in a thread; the handle yields its reply (or error text).
-fn spawn_cmd(s: &Server, args: &[&str]) -> JoinHandle<Result<Value, String>> {
-    let mut c = s.client();
-    // A wake that never comes fails the test instead of hanging it.
-    c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-    std::thread::spawn(move || {
-        let mut cmd = redis::cmd(&args[0]);
-        for a in &args[1..] {
-            cmd.arg(a);
-        }
-        cmd.query::<Value>(&mut c).map_err(|e| format!("{} {}", e.code().unwrap_or("?"), e.detail().unwrap_or("")))
-    })
-}
-
-fn bulk(s: &str) -> Value {
-    Value::BulkString(s.as_bytes().to_vec())
-}
-
-fn pair(k: &str, v: &str) -> Value {
-    Value::Array(vec![bulk(k), bulk(v)])
-}
 
 fn llen(c: &mut redis::Connection, k: &str) -> i64 {
     q(c, &["LLEN", k])

@@ -7,37 +7,7 @@ mod common;
 use common::*;
 use redis::Value;
 use rill::shard::slot::key_shard;
-use std::thread::JoinHandle;
 use std::time::Duration;
-
-fn bulk(s: &str) -> Value {
-    Value::BulkString(s.as_bytes().to_vec())
-}
-
-fn pair(k: &str, v: &str) -> Value {
-    Value::Array(vec![bulk(k), bulk(v)])
-}
-
-/// Runs a command on a fresh connection (first selecting `db`) in a thread; the handle yields its reply.
-fn spawn_in(s: &Server, db: u32, args: &[&str]) -> JoinHandle<Result<Value, String>> {
-    let mut c = s.client();
-    c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-    if db != 0 {
-        let _: () = q(&mut c, &["SELECT", &db.to_string()]);
-    }
-    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-    std::thread::spawn(move || {
-        let mut cmd = redis::cmd(&args[0]);
-        for a in &args[1..] {
-            cmd.arg(a);
-        }
-        cmd.query::<Value>(&mut c).map_err(|e| format!("{} {}", e.code().unwrap_or("?"), e.detail().unwrap_or("")))
-    })
-}
-
-fn spawn_cmd(s: &Server, args: &[&str]) -> JoinHandle<Result<Value, String>> {
-    spawn_in(s, 0, args)
-}
 
 /// Two keys on different shards of a four-shard server, with the given prefix.
 fn two(prefix: &str) -> (String, String) {

@@ -886,7 +886,6 @@ fn pop_cross(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
         // there in one step, without locking every shard.
         let n = s.nshards();
         let lead_shard = key_shard(&keys[0], n);
-        let lead: Vec<Bytes> = keys.iter().take_while(|k| key_shard(k, n) == lead_shard).cloned().collect();
         // A client whose first key keeps it on one shard moves there (`moving`), where this try costs no hop; from
         // elsewhere it would cost one more hop whenever the keys turn out empty, so it is made only at home.
         s.pulled_to(lead_shard);
@@ -894,6 +893,7 @@ fn pop_cross(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> {
         let decided = if lead_shard != s.local_shard() {
             None
         } else {
+            let lead: Vec<Bytes> = keys.iter().take_while(|k| key_shard(k, n) == lead_shard).cloned().collect();
             s.shards
                 .lock_run(lead_shard, lead.clone(), true, txid, move |sh| {
                     let first = lead.iter().find_map(|k| list_type(sh, db, k).map(|is_list| (k.clone(), is_list)));

@@ -299,3 +299,36 @@ where
         h.join().expect("a racing thread failed");
     }
 }
+
+pub fn bulk(s: &str) -> redis::Value {
+    redis::Value::BulkString(s.as_bytes().to_vec())
+}
+
+/// A `[key, value]` reply, as BLPOP & co give.
+pub fn pair(k: &str, v: &str) -> redis::Value {
+    redis::Value::Array(vec![bulk(k), bulk(v)])
+}
+
+/// Runs a command on a fresh connection (first selecting `db`) in a thread; the handle yields its reply (or error
+/// text). For commands that block: a wake that never comes fails the test after 20 s instead of hanging it.
+pub fn spawn_in(s: &Server, db: u32, args: &[&str]) -> std::thread::JoinHandle<Result<redis::Value, String>> {
+    let mut c = s.client();
+    c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    if db != 0 {
+        let _: () = q(&mut c, &["SELECT", &db.to_string()]);
+    }
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    std::thread::spawn(move || {
+        let mut cmd = redis::cmd(&args[0]);
+        for a in &args[1..] {
+            cmd.arg(a);
+        }
+        cmd.query::<redis::Value>(&mut c)
+            .map_err(|e| format!("{} {}", e.code().unwrap_or("?"), e.detail().unwrap_or("")))
+    })
+}
+
+/// `spawn_in` on database 0.
+pub fn spawn_cmd(s: &Server, args: &[&str]) -> std::thread::JoinHandle<Result<redis::Value, String>> {
+    spawn_in(s, 0, args)
+}
