@@ -9,6 +9,7 @@
 
 pub mod dict;
 pub mod list;
+pub mod stream;
 pub mod long_double;
 
 use bytes::Bytes;
