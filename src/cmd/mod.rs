@@ -19,6 +19,7 @@ pub mod planned;
 pub mod server;
 pub mod session;
 pub mod spec;
+pub mod streams;
 pub mod strings;
 pub mod table;
 #[cfg(test)]
@@ -68,9 +69,9 @@ impl Command {
         self.has_flag(WRITE)
     }
 
-    /// BLPOP & co: run alone, may leave the client blocked.
-    pub fn blocking(&self) -> bool {
-        self.has_flag(BLOCKING)
+    /// BLPOP & co, and XREAD & co with a BLOCK option: run alone, may leave the client blocked.
+    pub fn blocking(&self, args: &[Bytes]) -> bool {
+        self.has_flag(BLOCKING) && (self.meta.timeout_at != spec::BLOCK_OPTION || block_option_at(args).is_some())
     }
 
     /// Whether the command has any of the `spec` flags in `flag`.
@@ -92,6 +93,12 @@ impl Command {
     pub fn single_key(&self) -> bool {
         self.op.single_key()
     }
+}
+
+/// Where the milliseconds of a `BLOCK` option sit, among the options before `STREAMS`.
+pub fn block_option_at(args: &[Bytes]) -> Option<usize> {
+    let end = args.iter().position(|a| a.eq_ignore_ascii_case(b"streams")).unwrap_or(args.len());
+    (1..end).find(|&i| args[i].eq_ignore_ascii_case(b"block")).map(|i| i + 1).filter(|&i| i < args.len())
 }
 
 /// The shard code of a command that runs on the connection: never called (the session does not send it).
@@ -148,6 +155,7 @@ pub const FAMILIES: &[&Family] = &[
     &keys::FAMILY,
     &strings::FAMILY,
     &lists::FAMILY,
+    &streams::FAMILY,
     &multi::FAMILY,
     &planned::FAMILY,
 ];
@@ -164,7 +172,7 @@ pub fn registry() -> &'static Registry {
                     Handler::Conn(_) => on_connection,
                 };
                 let write = meta.has_flag(WRITE);
-                let op = Op { name: meta.name, index: commands.len(), write, keys: meta.keys, run };
+                let op = Op { name: meta.name, index: commands.len(), write, keys: meta.keys, run, ready: meta.ready };
                 commands.push(Command { meta, handler, flags: meta.flags, op });
             }
         }

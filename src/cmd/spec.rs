@@ -183,16 +183,21 @@ pub struct Spec {
     /// The code; none for a subcommand its container parses itself, or for a command rill lists but does not
     /// implement yet.
     pub handler: Option<Handler>,
+    /// See `shard::call::ReadyFn`.
+    pub ready: Option<crate::shard::call::ReadyFn>,
 }
+
+/// `timeout_at` of a command that blocks only with a `BLOCK <milliseconds>` option (XREAD, XREADGROUP).
+pub const BLOCK_OPTION: i32 = i32::MIN;
 
 /// A command with code.
 pub const fn spec(name: &'static str, arity: i32, flags: Flags, keys: KeySpec, handler: Handler) -> Spec {
-    Spec { name, arity, flags, keys, acl: 0, timeout_at: 0, handler: Some(handler) }
+    Spec { name, arity, flags, keys, acl: 0, timeout_at: 0, handler: Some(handler), ready: None }
 }
 
 /// A command without code of its own: a subcommand its container parses, or one not implemented yet.
 pub const fn listed(name: &'static str, arity: i32, flags: Flags, keys: KeySpec) -> Spec {
-    Spec { name, arity, flags, keys, acl: 0, timeout_at: 0, handler: None }
+    Spec { name, arity, flags, keys, acl: 0, timeout_at: 0, handler: None, ready: None }
 }
 
 impl Spec {
@@ -204,6 +209,11 @@ impl Spec {
     /// Places a blocking command's timeout argument (negative: from the end).
     pub const fn timeout_at(self, at: i32) -> Spec {
         Spec { timeout_at: at, ..self }
+    }
+
+    /// A command that blocks only when given `BLOCK <milliseconds>`, with a readiness test for its waiters.
+    pub const fn block_option(self, ready: crate::shard::call::ReadyFn) -> Spec {
+        Spec { timeout_at: BLOCK_OPTION, ready: Some(ready), ..self }
     }
 
     pub fn has_flag(&self, flag: Flags) -> bool {

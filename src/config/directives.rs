@@ -270,8 +270,9 @@ settings! {
             d("zset-max-listpack-entries", int(0, LONG_MAX), "128").alias(&["zset-max-ziplist-entries"]),
         zset_max_listpack_value: u64 =
             d("zset-max-listpack-value", mem(0, SIZE_MAX), "64").alias(&["zset-max-ziplist-value"]),
-        stream_node_max_bytes: u64 = d("stream-node-max-bytes", mem(0, SIZE_MAX), "4096"),
-        stream_node_max_entries: i64 = d("stream-node-max-entries", int(0, LONG_MAX), "100"),
+        stream_node_max_bytes: u64 = d("stream-node-max-bytes", mem(0, SIZE_MAX), "4096").live(|l| &l.stream_node_max_bytes),
+        stream_node_max_entries: i64 =
+            d("stream-node-max-entries", int(0, LONG_MAX), "100").live(|l| &l.stream_node_max_entries),
         // Observability.
         /// The enabled classes in canonical order, `n` kept after `A` (see [`Config::notify_keyspace_events`]).
         notify_keyspace_events: String = d("notify-keyspace-events", Kind::KeyspaceEvents, ""),

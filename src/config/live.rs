@@ -21,6 +21,9 @@ pub struct Live {
     pub client_query_buffer_limit: AtomicU64,
     /// `connection-migration`: 1 when connections may move to the shard their keys live on.
     pub connection_migration: AtomicU64,
+    /// `stream-node-max-entries` and `stream-node-max-bytes`: how full a stream node grows (0 = no limit).
+    pub stream_node_max_entries: AtomicU64,
+    pub stream_node_max_bytes: AtomicU64,
 }
 
 impl Live {
@@ -66,6 +69,6 @@ mod tests {
         assert_eq!(get(&live.client_query_buffer_limit), 3 << 20);
         // And every atomic is some directive's: none is left for hand-written code to fill.
         let declared = DIRECTIVES.iter().filter(|d| d.live.is_some()).count();
-        assert_eq!(declared, 6);
+        assert_eq!(declared, 8);
     }
 }

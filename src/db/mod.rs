@@ -9,8 +9,8 @@
 
 pub mod dict;
 pub mod list;
-pub mod stream;
 pub mod long_double;
+pub mod stream;
 
 use bytes::Bytes;
 use dict::{Dict, NodeId};
@@ -30,6 +30,8 @@ pub enum Value {
     Int(i64),
     /// Boxed so that every entry stays as small as a string entry.
     List(Box<list::List>),
+    /// Boxed for the same reason.
+    Stream(Box<stream::Stream>),
 }
 
 /// Longest string stored inside its entry: as many bytes as fit beside a length byte in the room a `Bytes` takes,
@@ -91,7 +93,7 @@ impl Value {
             Value::Str(b) | Value::Raw(b) => Some(std::borrow::Cow::Borrowed(&b[..])),
             Value::Short(s) => Some(std::borrow::Cow::Borrowed(s.as_bytes())),
             Value::Int(n) => Some(std::borrow::Cow::Owned(n.to_string().into_bytes())),
-            Value::List(_) => None,
+            Value::List(_) | Value::Stream(_) => None,
         }
     }
 
@@ -99,6 +101,8 @@ impl Value {
     pub fn ready_units(&self) -> usize {
         match self {
             Value::List(l) => l.len(),
+            // Whether a stream serves a waiter depends on the waiter (`Op::ready` decides).
+            Value::Stream(_) => 1,
             _ => 0,
         }
     }
@@ -112,6 +116,7 @@ impl Value {
         match self {
             Value::Str(_) | Value::Short(_) | Value::Raw(_) | Value::Int(_) => "string",
             Value::List(_) => "list",
+            Value::Stream(_) => "stream",
         }
     }
 
@@ -125,6 +130,7 @@ impl Value {
             // Redis 7.4's rule (listpack until 8 KiB, back at 4 KiB), tracked by the list itself.
             Value::List(l) if l.is_listpack() => "listpack",
             Value::List(_) => "quicklist",
+            Value::Stream(_) => "stream",
         }
     }
 
@@ -134,6 +140,7 @@ impl Value {
             Value::Int(_) | Value::Short(_) => 0,
             Value::Str(b) | Value::Raw(b) => b.len(),
             Value::List(l) => l.heap_size(),
+            Value::Stream(s) => std::mem::size_of::<stream::Stream>() + s.heap_size(),
         }
     }
 }

@@ -350,6 +350,12 @@ impl Blocking {
         None
     }
 
+    /// The waiters on a key still waiting, in line order (a copy: serving them changes the queue).
+    pub fn waiting(&self, db: usize, key: &[u8]) -> Vec<Waiter> {
+        let Some(q) = self.waiters.get(db).and_then(|m| m.get(key)) else { return Vec::new() };
+        q.entries.iter().filter(|(epoch, w)| live(*epoch, w)).map(|(_, w)| w.clone()).collect()
+    }
+
     /// The keys of `db` that clients wait on here.
     pub fn keys_in(&self, db: usize) -> Vec<Bytes> {
         self.waiters.get(db).map_or_else(Vec::new, |m| m.keys().cloned().collect())
@@ -372,7 +378,8 @@ mod tests {
 
     fn never(_: &mut crate::shard::call::Ctx, _: &[Bytes]) {}
 
-    static BLPOP: Op = Op { name: "blpop", index: 0, write: true, keys: super::super::keyspec::NO_KEYS, run: never };
+    static BLPOP: Op =
+        Op { name: "blpop", index: 0, write: true, keys: super::super::keyspec::NO_KEYS, run: never, ready: None };
 
     fn waiter(id: u64) -> Waiter {
         let cmd = &BLPOP;

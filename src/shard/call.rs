@@ -5,13 +5,18 @@
 use super::blocking::{Block, Finish, Undo, Waiter};
 use super::keyspec::{range_positions, KeySpec};
 use super::Shard;
-use crate::db::Db;
+use crate::db::{Db, Value};
 use crate::proto::Out;
 use bytes::Bytes;
 use std::sync::Arc;
 
 /// A command's code on a shard: it reads its arguments, works on the shard's data and writes its reply.
 pub type ShardFn = fn(&mut Ctx, &[Bytes]);
+
+/// Whether what a key now holds (`None`: no key) would finish a client blocked in this command with these
+/// arguments, once the key changed. Commands whose waiters are not all served alike (XREAD from its own ID,
+/// XREADGROUP for its group) have one; for the others any data serves the first waiter in line.
+pub type ReadyFn = fn(Option<&Value>, &[u8], &[Bytes]) -> bool;
 
 /// A command as the runtime knows it: enough to route a call, check it against the key locks, run it and count
 /// it.
@@ -24,6 +29,8 @@ pub struct Op {
     pub keys: KeySpec,
     /// The code; a command that runs on the connection has one that is never called.
     pub run: ShardFn,
+    /// For a blocking command whose waiters each want something of their own (see `ReadyFn`).
+    pub ready: Option<ReadyFn>,
 }
 
 impl Op {

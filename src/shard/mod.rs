@@ -18,7 +18,7 @@ pub mod stats;
 use crate::db::{now_ms, Db};
 use crate::proto::Out;
 use crate::shared::Shared;
-use blocking::{Blocking, Finish, Wake};
+use blocking::{Blocking, Finish, Waiter, Wake};
 use bytes::{Bytes, BytesMut};
 use call::{Call, Ctx, Exec};
 use locks::{LockRequest, LockTable};
@@ -124,6 +124,8 @@ pub struct Shard {
     no_touch: bool,
     /// True while serving blocked clients, so the commands run for them do not start another round.
     serving: bool,
+    /// True while a blocked client's command runs again to serve it (a command may answer differently then).
+    pub waking: bool,
     pub stats: Stats,
     deferred: VecDeque<Pending>,
     pub rng: u64,
@@ -151,6 +153,7 @@ impl Shard {
             locks: LockTable::default(),
             blocking: Blocking::default(),
             serving: false,
+            waking: false,
             no_touch: false,
             stats: Stats::default(),
             deferred: VecDeque::new(),
@@ -332,6 +335,9 @@ impl Shard {
     /// held for it until it has: the waiters behind it do not overtake it.
     fn serve_key(&mut self, db: usize, key: &bytes::Bytes) {
         let now = now_ms();
+        if self.blocking.first_waiting(db, key).is_some_and(|w| w.cmd.ready.is_some()) {
+            return self.serve_each(db, key, now);
+        }
         if self.dbs[db].peek(key, now).is_none_or(|e| e.value.ready_units() == 0) {
             // Changed, but nothing to serve anyone from: a shard serving these clients from another key must not
             // assume this one is as it was when they blocked.
@@ -343,7 +349,6 @@ impl Shard {
         }
         while self.dbs[db].peek(key, now).is_some_and(|e| e.value.ready_units() > 0) {
             let Some(w) = self.blocking.first_waiting(db, key) else { return };
-            let client = w.block.client_id;
             let retry = match w.finish {
                 Finish::Run => false,
                 Finish::RunUnlessChanged => w.block.has_changed(),
@@ -353,7 +358,7 @@ impl Shard {
                 if !w.block.claim() {
                     continue;
                 }
-                self.blocking.forget(client);
+                self.blocking.forget(w.block.client_id);
                 if w.block.wake(Wake::Retry { shard: self.id, db, key: key.clone() }).is_ok() {
                     let released = self.blocking.hold(db, key);
                     self.retries.push(released);
@@ -361,47 +366,75 @@ impl Shard {
                 }
                 continue;
             }
-            let block = Some(w.block.clone());
-            let call = Call { cmd: w.cmd, args: w.args.to_vec(), db: db as u8, block, no_touch: false };
-            if self.call_blocked(&call) {
-                // A multi-shard transaction holds one of its keys: serve this key once a lock is released.
-                self.blocking.park(db, key);
+            if self.serve_waiter(&w, db, key, now) == Served::Parked {
                 return;
-            }
-            if !w.block.claim() {
-                continue;
-            }
-            // The client's entries go first: should the command register it again, it starts afresh.
-            self.blocking.forget(client);
-            // Room for a typical pop reply (key and a short element) in one allocation.
-            let mut buf = BytesMut::with_capacity(128);
-            let exec = self.execute(&call, &mut buf, w.resp3, now);
-            if exec.blocked {
-                // Found nothing after all (cannot happen for lists, whose ready key has data): the client runs
-                // its command again itself rather than being left claimed with no wake.
-                self.blocking.forget(client);
-                let _ = w.block.wake(Wake::Retry { shard: self.id, db, key: key.clone() });
-                return;
-            }
-            // Send the reply from here: the client's own task would run only after every connection already
-            // queued in this turn of the event loop, and its producers' replies would overtake it. What the socket
-            // does not take now goes the usual way; a reply sent whole is delivered, so nothing is to be undone.
-            let mut undo = exec.undo;
-            if let Some(info) = self.clients.get(&client) {
-                let info = info.borrow();
-                if info.reply_now {
-                    let n = info.write_now(&buf);
-                    self.stats.net_output_bytes += n as u64;
-                    let _ = buf.split_to(n);
-                    if buf.is_empty() {
-                        undo = None;
-                    }
-                }
-            }
-            if let Err(Wake::Served(_, Some(undo), _)) = w.block.wake(Wake::Served(buf, undo, self.id)) {
-                undo.apply(self);
             }
         }
+    }
+
+    /// Serves the waiters on a key whose command decides, waiter by waiter, whether the key now serves it
+    /// (`Op::ready`: XREAD from its own ID, XREADGROUP for its group), in the order they blocked. A waiter the
+    /// change does not serve keeps its place.
+    fn serve_each(&mut self, db: usize, key: &bytes::Bytes, now: u64) {
+        if self.blocking.is_held(db, key) {
+            return;
+        }
+        for w in self.blocking.waiting(db, key) {
+            let ready =
+                w.cmd.ready.is_none_or(|ready| ready(self.dbs[db].peek(key, now).map(|e| &e.value), key, &w.args));
+            if ready && self.serve_waiter(&w, db, key, now) == Served::Parked {
+                return;
+            }
+        }
+    }
+
+    /// Runs a waiter's command for it and sends the reply. Its reply leaves before the command of any other
+    /// client runs on this shard, as in Redis.
+    fn serve_waiter(&mut self, w: &Waiter, db: usize, key: &bytes::Bytes, now: u64) -> Served {
+        let client = w.block.client_id;
+        let block = Some(w.block.clone());
+        let call = Call { cmd: w.cmd, args: w.args.to_vec(), db: db as u8, block, no_touch: false };
+        if self.call_blocked(&call) {
+            // A multi-shard transaction holds one of its keys: serve this key once a lock is released.
+            self.blocking.park(db, key);
+            return Served::Parked;
+        }
+        if !w.block.claim() {
+            return Served::Gone;
+        }
+        // The client's entries go first: should the command register it again, it starts afresh.
+        self.blocking.forget(client);
+        // Room for a typical pop reply (key and a short element) in one allocation.
+        let mut buf = BytesMut::with_capacity(128);
+        self.waking = true;
+        let exec = self.execute(&call, &mut buf, w.resp3, now);
+        self.waking = false;
+        if exec.blocked {
+            // Found nothing after all: the client runs its command again itself rather than being left claimed
+            // with no wake.
+            self.blocking.forget(client);
+            let _ = w.block.wake(Wake::Retry { shard: self.id, db, key: key.clone() });
+            return Served::Parked;
+        }
+        // Send the reply from here: the client's own task would run only after every connection already
+        // queued in this turn of the event loop, and its producers' replies would overtake it. What the socket
+        // does not take now goes the usual way; a reply sent whole is delivered, so nothing is to be undone.
+        let mut undo = exec.undo;
+        if let Some(info) = self.clients.get(&client) {
+            let info = info.borrow();
+            if info.reply_now {
+                let n = info.write_now(&buf);
+                self.stats.net_output_bytes += n as u64;
+                let _ = buf.split_to(n);
+                if buf.is_empty() {
+                    undo = None;
+                }
+            }
+        }
+        if let Err(Wake::Served(_, Some(undo), _)) = w.block.wake(Wake::Served(buf, undo, self.id)) {
+            undo.apply(self);
+        }
+        Served::Done
     }
 
     /// A client told to retry on `key` has run its command again: the key's other waiters get their turn.
@@ -555,6 +588,16 @@ pub struct ShardStart {
 }
 
 /// Creates the mailbox of a shard that is yet to be started.
+/// How serving one waiter went.
+#[derive(PartialEq, Eq)]
+enum Served {
+    Done,
+    /// Claimed by someone else (a shard, or the client itself) meanwhile.
+    Gone,
+    /// The key must wait: stop serving it for now.
+    Parked,
+}
+
 pub fn mailbox() -> (ShardHandle, mpsc::UnboundedReceiver<Msg>) {
     let (tx, rx) = mpsc::unbounded_channel();
     (ShardHandle { tx }, rx)

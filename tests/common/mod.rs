@@ -16,7 +16,13 @@ pub struct Server {
 impl Server {
     /// Starts rill with `--port 0` (it picks a free port and logs it) and the given extra arguments (a configuration
     /// file first, if any), and waits for its "Ready to accept connections" line.
+    ///
+    /// With `RILL_TEST_AGAINST_REDIS=1` in the environment it starts `/usr/bin/redis-server` instead, so that a test's
+    /// expectations can be checked against real Redis (see `against_redis`).
     pub fn start(args: &[&str]) -> Server {
+        if against_redis() {
+            return Server::start_redis(args);
+        }
         // A configuration file comes first, as with redis-server; the options follow.
         let (file, args) = match args.split_first() {
             Some((f, rest)) if !f.starts_with('-') => (Some(*f), rest),
@@ -49,6 +55,48 @@ impl Server {
             .expect("rill-server did not become ready")
             .expect("rill-server did not log its port");
         Server { child, port }
+    }
+
+    /// Starts `/usr/bin/redis-server` on a free port, without persistence. The rill-only options `--shards n` and
+    /// `--connection-migration v` are dropped; the other arguments are passed on.
+    fn start_redis(args: &[&str]) -> Server {
+        let mut kept = Vec::new();
+        let mut args = args.iter();
+        while let Some(a) = args.next() {
+            match *a {
+                "--shards" | "--connection-migration" => {
+                    args.next();
+                }
+                a => kept.push(a),
+            }
+        }
+        for _ in 0..10 {
+            let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().unwrap().port();
+            let mut child = Command::new("/usr/bin/redis-server")
+                .args(&kept)
+                .args(["--port", &port.to_string(), "--save", "", "--appendonly", "no"])
+                .stdout(Stdio::piped())
+                .spawn()
+                .expect("start redis-server");
+            let stdout = child.stdout.take().expect("stdout");
+            let (tx, rx) = mpsc::channel();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                    if line.contains("Ready to accept connections") {
+                        let _ = tx.send(());
+                    }
+                }
+            });
+            match rx.recv_timeout(Duration::from_secs(20)) {
+                Ok(()) => return Server { child, port },
+                // It exited: another test's server took the port in the meantime; try another.
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    let _ = child.wait();
+                }
+                Err(e) => panic!("redis-server did not become ready: {e}"),
+            }
+        }
+        panic!("redis-server found no free port");
     }
 
     /// Starts rill with `--shards n`.
@@ -103,6 +151,12 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// True when `RILL_TEST_AGAINST_REDIS=1`: the tests run against `/usr/bin/redis-server` (Redis 7.0 here) rather than
+/// rill. Tests of behaviour newer than that Redis check it to skip themselves.
+pub fn against_redis() -> bool {
+    std::env::var("RILL_TEST_AGAINST_REDIS").is_ok_and(|v| v == "1")
 }
 
 /// Runs a command through the `redis` crate and returns its value.

@@ -268,6 +268,10 @@ impl Session {
 /// A blocking command's timeout in milliseconds (0 = forever), already validated by the command.
 fn block_timeout_ms(cmd: &Command, args: &[Bytes]) -> u64 {
     let at = cmd.meta.timeout_at;
+    if at == crate::cmd::spec::BLOCK_OPTION {
+        let ms = crate::cmd::block_option_at(args).and_then(|i| crate::text::parse_i64(&args[i]));
+        return ms.map_or(0, |ms| ms.max(0) as u64);
+    }
     let at = if at < 0 { args.len() as i64 + at as i64 } else { at as i64 };
     args.get(at as usize).map_or(0, |t| crate::cmd::lists::parse_timeout(t).unwrap_or(0))
 }

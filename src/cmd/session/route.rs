@@ -125,7 +125,7 @@ impl Session {
             return None;
         }
         let keep = self.reply_mode.take_keep();
-        if self.shared.pause_until_ms.load(Ordering::Relaxed) != 0 || cmd.blocking() {
+        if self.shared.pause_until_ms.load(Ordering::Relaxed) != 0 || cmd.blocking(&args) {
             return Some((cmd, args, keep));
         }
         let target = match cmd.handler {
@@ -159,7 +159,7 @@ impl Session {
         if self.shared.pause_until_ms.load(Ordering::Relaxed) != 0 {
             self.wait_while_paused(cmd).await;
         }
-        if cmd.blocking() {
+        if cmd.blocking(&args) {
             return self.run_blocking(cmd, args, keep).await;
         }
         let target = match cmd.handler {

@@ -112,7 +112,7 @@ fn parse_u64(s: &[u8]) -> Option<u64> {
 }
 
 /// A stream: its entries, its groups (in name order, as XINFO GROUPS lists them) and its counters.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub struct Stream {
     pub entries: entries::Entries,
     pub groups: BTreeMap<Bytes, Group>,
@@ -124,9 +124,147 @@ pub struct Stream {
     pub max_deleted_id: StreamId,
 }
 
+/// How XADD asks for an ID.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IdRequest {
+    /// `*`: the clock's milliseconds, or the next sequence after the last ID.
+    Auto,
+    /// `<ms>-*`: these milliseconds, with the next sequence free in them.
+    Ms(u64),
+    /// `<ms>-<seq>`.
+    Exact(StreamId),
+}
+
+/// Why XADD cannot add an entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AddError {
+    /// The ID is not above the stream's last ID.
+    NotAbove,
+    /// The last ID is the maximum: no ID is left.
+    Exhausted,
+}
+
 impl Stream {
     pub fn len(&self) -> usize {
         self.entries.len()
+    }
+
+    /// The ID XADD would give a new entry, as Redis's `streamAppendItem` chooses it.
+    pub fn next_id(&self, req: IdRequest, now_ms: u64) -> Result<StreamId, AddError> {
+        if self.last_id == StreamId::MAX {
+            return Err(AddError::Exhausted);
+        }
+        let id = match req {
+            IdRequest::Auto if now_ms > self.last_id.ms => StreamId::new(now_ms, 0),
+            IdRequest::Auto => self.last_id.next().ok_or(AddError::Exhausted)?,
+            IdRequest::Ms(ms) if ms == self.last_id.ms => {
+                if self.last_id.seq == u64::MAX {
+                    return Err(AddError::NotAbove);
+                }
+                StreamId::new(ms, self.last_id.seq + 1)
+            }
+            IdRequest::Ms(ms) => StreamId::new(ms, 0),
+            IdRequest::Exact(id) => id,
+        };
+        if id <= self.last_id {
+            return Err(AddError::NotAbove);
+        }
+        Ok(id)
+    }
+
+    /// Appends an entry with an ID from `next_id`.
+    pub fn add(&mut self, id: StreamId, fields: &[Bytes], limits: NodeLimits) {
+        self.entries.push(id, fields, limits);
+        self.last_id = id;
+        self.entries_added += 1;
+    }
+
+    /// XDEL of one ID: true when an entry was deleted.
+    pub fn delete(&mut self, id: StreamId) -> bool {
+        let deleted = self.entries.delete(id);
+        if deleted && id > self.max_deleted_id {
+            self.max_deleted_id = id;
+        }
+        deleted
+    }
+
+    /// The first live entry's ID, 0-0 when empty (Redis's `first_id`).
+    pub fn first_id(&self) -> StreamId {
+        self.entries.first().map_or(StreamId::MIN, |e| e.id)
+    }
+
+    /// The last live entry's ID, 0-0 when empty.
+    pub fn last_entry_id(&self) -> StreamId {
+        self.entries.last().map_or(StreamId::MIN, |e| e.id)
+    }
+
+    /// Whether an XDEL may have left a gap at or after `start` (Redis's `streamRangeHasTombstones` to the end).
+    pub fn has_tombstones_from(&self, start: StreamId) -> bool {
+        !self.is_empty() && self.max_deleted_id != StreamId::MIN && start <= self.max_deleted_id
+    }
+
+    /// How many entries were added up to and including `id`, when that can be known (Redis's
+    /// `streamEstimateDistanceFromFirstEverEntry`).
+    pub fn entries_up_to(&self, id: StreamId) -> Option<u64> {
+        if self.entries_added == 0 {
+            return Some(0);
+        }
+        if self.is_empty() && id <= self.last_id {
+            return Some(self.entries_added);
+        }
+        if id != StreamId::MIN && id < self.max_deleted_id {
+            return None;
+        }
+        match id.cmp(&self.last_id) {
+            std::cmp::Ordering::Equal => return Some(self.entries_added),
+            std::cmp::Ordering::Greater => return None,
+            std::cmp::Ordering::Less => {}
+        }
+        let first = self.first_id();
+        if self.max_deleted_id == StreamId::MIN || self.max_deleted_id < first {
+            let before_first = self.entries_added - self.len() as u64;
+            match id.cmp(&first) {
+                std::cmp::Ordering::Less => return Some(before_first),
+                std::cmp::Ordering::Equal => return Some(before_first + 1),
+                std::cmp::Ordering::Greater => {}
+            }
+        }
+        None
+    }
+
+    /// Moves a group past an entry it was just given (`>` reads), keeping its read counter as Redis does: counted
+    /// on while nothing was deleted ahead of the group, estimated otherwise.
+    pub fn advance_group(&mut self, name: &[u8], id: StreamId) {
+        let Some(g) = self.groups.get(name) else { return };
+        if id <= g.last_id {
+            return;
+        }
+        let counted = g.entries_read.is_some() && g.last_id >= self.first_id() && !self.has_tombstones_from(g.last_id);
+        let estimate = if counted || self.entries_added == 0 { None } else { Some(self.entries_up_to(id)) };
+        let g = self.groups.get_mut(name).expect("looked up above");
+        if counted {
+            g.entries_read = g.entries_read.map(|n| n + 1);
+        } else if let Some(e) = estimate {
+            g.entries_read = e;
+        }
+        g.last_id = id;
+    }
+
+    /// XINFO GROUPS `lag`: entries added after the group's last delivered one, when that can be known.
+    pub fn lag(&self, g: &Group) -> Option<u64> {
+        if self.entries_added == 0 || self.is_empty() {
+            return Some(0);
+        }
+        let first = self.first_id();
+        if g.last_id < first && self.max_deleted_id < first {
+            return Some(self.len() as u64);
+        }
+        if let Some(read) = g.entries_read {
+            if !self.has_tombstones_from(g.last_id) {
+                return Some(self.entries_added.saturating_sub(read));
+            }
+        }
+        self.entries_up_to(g.last_id).map(|read| self.entries_added.saturating_sub(read))
     }
 
     pub fn is_empty(&self) -> bool {
@@ -136,6 +274,28 @@ impl Stream {
     /// Heap bytes owned, for MEMORY USAGE.
     pub fn heap_size(&self) -> usize {
         self.entries.heap_size() + self.groups.iter().map(|(k, g)| k.len() + g.heap_size()).sum::<usize>()
+    }
+}
+
+impl std::fmt::Debug for Stream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stream").field("len", &self.len()).field("last_id", &self.last_id).finish()
+    }
+}
+
+/// Streams are equal when they hold the same entries and counters and groups of the same names at the same
+/// positions (what a test comparing two copies wants to know).
+impl PartialEq for Stream {
+    fn eq(&self, other: &Self) -> bool {
+        type Entry<'a> = (StreamId, Vec<(&'a [u8], &'a [u8])>);
+        fn entries(s: &Stream) -> Vec<Entry<'_>> {
+            s.entries.range(StreamId::MIN, StreamId::MAX).map(|e| (e.id, e.fields().collect())).collect()
+        }
+        self.last_id == other.last_id
+            && self.entries_added == other.entries_added
+            && self.max_deleted_id == other.max_deleted_id
+            && self.groups.iter().map(|(k, g)| (k, g.last_id)).eq(other.groups.iter().map(|(k, g)| (k, g.last_id)))
+            && entries(self) == entries(other)
     }
 }
 
