@@ -46,6 +46,8 @@ pub const FAMILY: Family = Family {
         spec("xinfo|groups", 3, READONLY, key(2), Handler::Shard(xinfo_groups)),
         spec("xinfo|consumers", 4, READONLY, key(2), Handler::Shard(xinfo_consumers)),
         spec("xsetid", -3, WRITE | DENYOOM | FAST, key(1), Handler::Shard(xsetid)),
+        spec("xdelex", -5, WRITE | FAST, key(1), Handler::Shard(xdelex)),
+        spec("xackdel", -6, WRITE | FAST, key(1), Handler::Shard(xackdel)),
     ],
 };
 
@@ -122,6 +124,32 @@ struct Trim {
     to: TrimTo,
     approx: bool,
     limit: usize,
+    refs: Refs,
+}
+
+/// What deleting an entry does about the consumer groups' references to it (Redis 8.2).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Refs {
+    /// Leave them (XDEL's way): a pending entry may outlive its entry.
+    Keep,
+    /// Drop them from every group's PEL.
+    Delete,
+    /// Delete only entries no group still needs (`Stream::referenced`).
+    Acked,
+}
+
+impl Refs {
+    fn parse(arg: &[u8]) -> Option<Refs> {
+        if is(arg, "KEEPREF") {
+            Some(Refs::Keep)
+        } else if is(arg, "DELREF") {
+            Some(Refs::Delete)
+        } else if is(arg, "ACKED") {
+            Some(Refs::Acked)
+        } else {
+            None
+        }
+    }
 }
 
 /// XADD's options and where its ID argument is.
@@ -140,6 +168,7 @@ fn parse_add_or_trim(args: &[Bytes], xadd: bool, max_entries: usize) -> Result<A
     let mut approx = false;
     let mut limit = None;
     let mut nomkstream = false;
+    let mut refs = None;
     let mut id = None;
     let mut i = 2;
     while i < args.len() {
@@ -178,6 +207,9 @@ fn parse_add_or_trim(args: &[Bytes], xadd: bool, max_entries: usize) -> Result<A
         } else if xadd && is(opt, "NOMKSTREAM") {
             nomkstream = true;
             i += 1;
+        } else if let Some(r) = Refs::parse(opt).filter(|_| refs.is_none()) {
+            refs = Some(r);
+            i += 1;
         } else if xadd {
             id = Some(parse_add_id(opt)?);
             break;
@@ -200,7 +232,8 @@ fn parse_add_or_trim(args: &[Bytes], xadd: bool, max_entries: usize) -> Result<A
         },
         None => 0,
     };
-    let trim = to.map(|to| Trim { to, approx, limit });
+    let refs = refs.unwrap_or(Refs::Keep);
+    let trim = to.map(|to| Trim { to, approx, limit, refs });
     // Without an ID (every argument was an option), XADD fails its arity check.
     Ok(AddArgs { trim, nomkstream, id: id.unwrap_or(IdRequest::Auto), at: if id.is_some() { i } else { args.len() } })
 }
@@ -216,9 +249,44 @@ fn parse_add_id(arg: &[u8]) -> Result<IdRequest, &'static str> {
     Ok(IdRequest::Exact(strict_id(arg)?))
 }
 
-/// Trims a stream; returns how many entries went.
+/// Trims a stream; returns how many entries went. With DELREF the trimmed entries leave every PEL too; with
+/// ACKED the entries a group still needs stay, and the others among those the trim reaches go one by one (`~`
+/// then trims exactly: a node with kept entries cannot go whole anyway).
 fn trim(s: &mut Stream, t: Trim) -> usize {
-    s.entries.trim(t.to, t.approx, t.limit)
+    match t.refs {
+        Refs::Keep => s.entries.trim(t.to, t.approx, t.limit),
+        Refs::Delete => {
+            let removed = s.entries.trim(t.to, t.approx, t.limit);
+            if removed > 0 && !s.groups.is_empty() {
+                let first = s.first_id();
+                let gone: Vec<StreamId> = s
+                    .groups
+                    .values()
+                    .flat_map(|g| g.pending_range(StreamId::MIN, StreamId::MAX).map(|p| p.id))
+                    .filter(|&id| id < first || s.is_empty())
+                    .collect();
+                gone.into_iter().for_each(|id| s.drop_references(id));
+            }
+            removed
+        }
+        Refs::Acked => {
+            let reach: Vec<StreamId> = match t.to {
+                TrimTo::MaxLen(n) => s
+                    .entries
+                    .range(StreamId::MIN, StreamId::MAX)
+                    .take(s.len().saturating_sub(n))
+                    .map(|e| e.id)
+                    .collect(),
+                TrimTo::MinId(min) => match min.prev() {
+                    Some(end) => s.entries.range(StreamId::MIN, end).map(|e| e.id).collect(),
+                    None => Vec::new(),
+                },
+            };
+            let limit = if t.approx && t.limit > 0 { t.limit } else { usize::MAX };
+            let gone: Vec<StreamId> = reach.into_iter().filter(|&id| !s.referenced(id)).take(limit).collect();
+            gone.iter().filter(|&&id| s.entries.delete(id)).count()
+        }
+    }
 }
 
 /// `XADD key [NOMKSTREAM] [MAXLEN|MINID [=|~] threshold [LIMIT count]] *|id field value [field value ...]`
@@ -1581,4 +1649,129 @@ fn xinfo_consumers(ctx: &mut Ctx, args: &[Bytes]) {
         out.int(c.active_time.map_or(-1, |t| now.saturating_sub(t) as i64));
     }
     ctx.out.raw(&body);
+}
+
+/// The `[KEEPREF|DELREF|ACKED] IDS numids id...` part of XDELEX and XACKDEL, from `at`: the strategy and the
+/// range of the IDs.
+fn parse_ids_block(args: &[Bytes], at: usize) -> Result<(Refs, std::ops::Range<usize>), &'static str> {
+    let (mut refs, mut ids) = (None, None);
+    let mut i = at;
+    while i < args.len() {
+        if let Some(r) = Refs::parse(&args[i]) {
+            if refs.is_some() {
+                return Err(errors::SYNTAX);
+            }
+            refs = Some(r);
+            i += 1;
+        } else if is(&args[i], "IDS") && i + 1 < args.len() {
+            let n = match crate::text::parse_i64(&args[i + 1]) {
+                Some(n) if n >= 1 => n as usize,
+                _ => return Err("ERR Number of IDs must be a positive integer"),
+            };
+            let first = i + 2;
+            if n > args.len() - first {
+                return Err("ERR The `numids` parameter must match the number of arguments");
+            }
+            ids = Some(first..first + n);
+            i = first + n;
+        } else {
+            return Err(errors::SYNTAX);
+        }
+    }
+    let ids = ids.ok_or("ERR IDS option is required")?;
+    Ok((refs.unwrap_or(Refs::Keep), ids))
+}
+
+/// Deletes one entry under a strategy, as XDELEX and XACKDEL do: 1 deleted, -1 not there, 2 kept because a
+/// group still needs it.
+fn delete_with(s: &mut Stream, id: StreamId, refs: Refs) -> i64 {
+    match refs {
+        Refs::Acked if s.referenced(id) => return 2,
+        Refs::Delete => s.drop_references(id),
+        _ => {}
+    }
+    if s.delete(id) {
+        1
+    } else {
+        -1
+    }
+}
+
+/// `XDELEX key [KEEPREF|DELREF|ACKED] IDS numids id [id ...]`: per ID, 1 deleted, -1 not found, 2 still
+/// referenced (ACKED).
+fn xdelex(ctx: &mut Ctx, args: &[Bytes]) {
+    let exists = match stream_mut(ctx, &args[1]) {
+        Err(()) => return ctx.out.error(errors::WRONGTYPE),
+        Ok(s) => s.is_some(),
+    };
+    let (refs, range) = match parse_ids_block(args, 2) {
+        Ok(p) => p,
+        Err(e) => return ctx.out.error(e),
+    };
+    if !exists {
+        ctx.out.array(range.len());
+        return range.for_each(|_| ctx.out.int(-1));
+    }
+    let mut ids = Vec::with_capacity(range.len());
+    for a in &args[range] {
+        match strict_id(a) {
+            Ok(id) => ids.push(id),
+            Err(e) => return ctx.out.error(e),
+        }
+    }
+    let Ok(Some(s)) = stream_mut(ctx, &args[1]) else { unreachable!("checked") };
+    let results: Vec<i64> = ids.into_iter().map(|id| delete_with(s, id, refs)).collect();
+    if results.contains(&1) || refs == Refs::Delete {
+        ctx.modified(&args[1]);
+    }
+    ctx.out.array(results.len());
+    results.into_iter().for_each(|r| ctx.out.int(r));
+}
+
+/// `XACKDEL key group [KEEPREF|DELREF|ACKED] IDS numids id [id ...]`: per ID, -1 not pending in the group, 1
+/// acknowledged and deleted, 2 acknowledged but kept for another group (ACKED).
+fn xackdel(ctx: &mut Ctx, args: &[Bytes]) {
+    if let Err(()) = stream_mut(ctx, &args[1]) {
+        return ctx.out.error(errors::WRONGTYPE);
+    }
+    let (refs, range) = match parse_ids_block(args, 3) {
+        Ok(p) => p,
+        Err(e) => return ctx.out.error(e),
+    };
+    let found = matches!(stream_mut(ctx, &args[1]), Ok(Some(s)) if s.groups.contains_key(&args[2][..]));
+    if !found {
+        ctx.out.array(range.len());
+        return range.for_each(|_| ctx.out.int(-1));
+    }
+    let mut ids = Vec::with_capacity(range.len());
+    for a in &args[range] {
+        match strict_id(a) {
+            Ok(id) => ids.push(id),
+            Err(e) => return ctx.out.error(e),
+        }
+    }
+    let Ok(Some(s)) = stream_mut(ctx, &args[1]) else { unreachable!("checked") };
+    let mut results = Vec::with_capacity(ids.len());
+    for id in ids {
+        if !s.groups.get_mut(&args[2][..]).expect("checked").ack(id) {
+            results.push(-1);
+            continue;
+        }
+        let r = match refs {
+            Refs::Acked if s.referenced(id) => 2,
+            _ => {
+                if refs == Refs::Delete {
+                    s.drop_references(id);
+                }
+                s.delete(id);
+                1
+            }
+        };
+        results.push(r);
+    }
+    if results.iter().any(|&r| r != -1) {
+        ctx.modified(&args[1]);
+    }
+    ctx.out.array(results.len());
+    results.into_iter().for_each(|r| ctx.out.int(r));
 }

@@ -188,6 +188,19 @@ impl Stream {
         deleted
     }
 
+    /// Whether a group still needs an entry: not yet delivered to some group, or pending in one (Redis 8.2's
+    /// ACKED rule). A stream without groups references nothing.
+    pub fn referenced(&self, id: StreamId) -> bool {
+        self.groups.values().any(|g| g.last_id < id || g.pending(id).is_some())
+    }
+
+    /// Drops an ID from every group's PEL (Redis 8.2's DELREF).
+    pub fn drop_references(&mut self, id: StreamId) {
+        for g in self.groups.values_mut() {
+            g.ack(id);
+        }
+    }
+
     /// The first live entry's ID, 0-0 when empty (Redis's `first_id`).
     pub fn first_id(&self) -> StreamId {
         self.entries.first().map_or(StreamId::MIN, |e| e.id)
