@@ -428,6 +428,7 @@ fn xdel(ctx: &mut Ctx, args: &[Bytes]) {
     }
     let Ok(Some(s)) = stream_mut(ctx, &args[1]) else { unreachable!("checked above") };
     let deleted = ids.into_iter().filter(|&id| s.delete(id)).count();
+    ctx.shard.scattered_frees += deleted;
     if deleted > 0 {
         ctx.modified(&args[1]);
     }
@@ -1721,6 +1722,7 @@ fn xdelex(ctx: &mut Ctx, args: &[Bytes]) {
     }
     let Ok(Some(s)) = stream_mut(ctx, &args[1]) else { unreachable!("checked") };
     let results: Vec<i64> = ids.into_iter().map(|id| delete_with(s, id, refs)).collect();
+    ctx.shard.scattered_frees += results.len();
     if results.contains(&1) || refs == Refs::Delete {
         ctx.modified(&args[1]);
     }

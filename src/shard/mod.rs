@@ -126,6 +126,9 @@ pub struct Shard {
     serving: bool,
     /// True while a blocked client's command runs again to serve it (a command may answer differently then).
     pub waking: bool,
+    /// Entries deleted from the middle of values (XDEL & co) since the allocator was last asked to give free
+    /// pages back (`return_freed_memory`).
+    pub scattered_frees: usize,
     pub stats: Stats,
     deferred: VecDeque<Pending>,
     pub rng: u64,
@@ -154,6 +157,7 @@ impl Shard {
             blocking: Blocking::default(),
             serving: false,
             waking: false,
+            scattered_frees: 0,
             no_touch: false,
             stats: Stats::default(),
             deferred: VecDeque::new(),
@@ -246,6 +250,27 @@ impl Shard {
         for db in [a, b] {
             for key in self.blocking.keys_in(db) {
                 self.blocking.signal(db, &key);
+            }
+        }
+    }
+
+    /// Gives the free pages in the middle of the heap back to the system once many entries were deleted from the
+    /// middle of values. Compacting a stream node frees its old buffer, but the allocator keeps such holes
+    /// resident until asked (glibc's `malloc_trim`); at most once a second, so its walk of the heap stays cheap.
+    fn return_freed_memory(&mut self) {
+        const ENOUGH: usize = 10_000;
+        if self.scattered_frees < ENOUGH {
+            return;
+        }
+        self.scattered_frees = 0;
+        #[cfg(all(target_os = "linux", target_env = "gnu"))]
+        {
+            extern "C" {
+                fn malloc_trim(pad: usize) -> i32;
+            }
+            // SAFETY: glibc's malloc_trim takes the arena locks itself and only releases unused pages.
+            unsafe {
+                malloc_trim(0);
             }
         }
     }
@@ -646,6 +671,7 @@ async fn expire_loop(shard: Rc<RefCell<Shard>>) {
         if last_clients_check.elapsed() >= std::time::Duration::from_secs(1) {
             last_clients_check = std::time::Instant::now();
             s.close_idle_clients();
+            s.return_freed_memory();
         }
     }
 }
