@@ -543,6 +543,16 @@ impl Entries {
         self.range_rev(StreamId::MIN, StreamId::MAX).next()
     }
 
+    /// The last live entry's ID. While nothing left the tail node that is the node's last ID, known without
+    /// decoding anything: readers ask on every read and every wake.
+    pub fn last_id(&self) -> Option<StreamId> {
+        let (_, tail) = self.nodes.last_key_value()?;
+        if tail.live == tail.added {
+            return Some(tail.last);
+        }
+        self.last().map(|e| e.id)
+    }
+
     /// Deletes a live entry; false when there is none with this ID.
     pub fn delete(&mut self, id: StreamId) -> bool {
         let Some((master, node)) = self.node_of(id) else { return false };
@@ -738,6 +748,7 @@ mod tests {
         assert_eq!(got_rev, want.into_iter().rev().collect::<Vec<_>>());
         assert_eq!(e.first().map(|x| x.id), model.keys().next().copied());
         assert_eq!(e.last().map(|x| x.id), model.keys().next_back().copied());
+        assert_eq!(e.last_id(), model.keys().next_back().copied());
     }
 
     /// An ID above `last`, with the gaps streams see: the next ms, the next sequence, sequences at the top of

@@ -208,7 +208,7 @@ impl Stream {
 
     /// The last live entry's ID, 0-0 when empty.
     pub fn last_entry_id(&self) -> StreamId {
-        self.entries.last().map_or(StreamId::MIN, |e| e.id)
+        self.entries.last_id().unwrap_or(StreamId::MIN)
     }
 
     /// Whether an XDEL may have left a gap at or after `start` (Redis's `streamRangeHasTombstones` to the end).
