@@ -235,7 +235,7 @@ impl Stream {
         }
         let first = self.first_id();
         if self.max_deleted_id == StreamId::MIN || self.max_deleted_id < first {
-            let before_first = self.entries_added - self.len() as u64;
+            let before_first = self.entries_added.saturating_sub(self.len() as u64);
             match id.cmp(&first) {
                 std::cmp::Ordering::Less => return Some(before_first),
                 std::cmp::Ordering::Equal => return Some(before_first + 1),
