@@ -211,7 +211,7 @@ mod tests {
                 assert!(s.subcommands.is_empty(), "{}", s.name);
             }
         }
-        assert_eq!(commands().len(), 114);
+        assert_eq!(commands().len(), 116);
     }
 
     #[test]

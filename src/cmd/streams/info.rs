@@ -22,20 +22,31 @@ fn int_or_null(out: &mut Out, n: Option<u64>) {
 
 /// `XINFO STREAM key [FULL [COUNT count]]`
 pub(super) fn xinfo_stream(ctx: &mut Ctx, args: &[Bytes]) {
-    let full = match args.len() {
-        3 => None,
-        4 if is(&args[3], "FULL") => Some(10),
-        6 if is(&args[3], "FULL") && is(&args[4], "COUNT") => match args::int(&args[5]) {
+    let full = args.len() > 3;
+    let form_ok = match args.len() {
+        3 => true,
+        4 => is(&args[3], "FULL"),
+        6 => is(&args[3], "FULL") && is(&args[4], "COUNT"),
+        _ => false,
+    };
+    if !form_ok {
+        let sub = String::from_utf8_lossy(&args[1]);
+        return ctx
+            .out
+            .error(&format!("ERR unknown subcommand or wrong number of arguments for '{sub}'. Try XINFO HELP."));
+    }
+    // As Redis: the key is looked up before COUNT is read.
+    if info_stream(ctx, &args[2]).is_none() {
+        return;
+    }
+    let full = match (full, args.get(5)) {
+        (false, _) => None,
+        (true, None) => Some(10),
+        (true, Some(n)) => match args::int(n) {
             Ok(n) if n < 0 => Some(10),
             Ok(n) => Some(n as usize),
             Err(e) => return ctx.out.error(e),
         },
-        _ => {
-            let sub = String::from_utf8_lossy(&args[1]);
-            return ctx
-                .out
-                .error(&format!("ERR unknown subcommand or wrong number of arguments for '{sub}'. Try XINFO HELP."));
-        }
     };
     let resp3 = ctx.out.resp3;
     let Some(s) = info_stream(ctx, &args[2]) else { return };
@@ -176,4 +187,21 @@ pub(super) fn xinfo_consumers(ctx: &mut Ctx, args: &[Bytes]) {
         out.int(c.active_time.map_or(-1, |t| now.saturating_sub(t) as i64));
     }
     ctx.out.raw(&body);
+}
+
+const XINFO_HELP: &[&str] = &[
+    "XINFO <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "CONSUMERS <key> <groupname>",
+    "    Show consumers of <groupname>.",
+    "GROUPS <key>",
+    "    Show the stream consumer groups.",
+    "STREAM <key> [FULL [COUNT <count>]",
+    "    Show information about the stream.",
+    "HELP",
+    "    Prints this help.",
+];
+
+/// `XINFO HELP`
+pub(super) fn xinfo_help(ctx: &mut Ctx, _args: &[Bytes]) {
+    crate::cmd::client::help(&mut ctx.out, XINFO_HELP)
 }

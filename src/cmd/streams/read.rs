@@ -406,25 +406,31 @@ pub(super) fn xread_cross(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> 
             }
         }
         let resp3 = s.resp3;
+        // One read per occurrence: a key named twice is read twice, in argument order, as Redis does.
+        let n = s.nshards();
         let parts = groups
             .iter()
-            .map(|(sh, ks)| {
-                let mine: Vec<(Bytes, From)> =
-                    ks.iter().map(|k| (k.clone(), froms[keys.iter().position(|x| x == k).expect("a key")])).collect();
+            .map(|(sh, _)| {
+                let mine: Vec<(usize, Bytes, From)> = keys
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, k)| crate::shard::slot::key_shard(k, n) == *sh)
+                    .map(|(i, k)| (i, k.clone(), froms[i]))
+                    .collect();
                 (*sh, mine)
             })
             .collect();
         let rr = r.clone();
-        let bodies: Vec<Vec<(Bytes, bytes::BytesMut)>> = s
+        let bodies: Vec<Vec<(usize, bytes::BytesMut)>> = s
             .shards
-            .run_parts(parts, move |sh, mine: Vec<(Bytes, From)>| {
+            .run_parts(parts, move |sh, mine: Vec<(usize, Bytes, From)>| {
                 let now = crate::db::now_ms();
                 let mut got = Vec::new();
-                for (key, from) in mine {
+                for (i, key, from) in mine {
                     let mut body = bytes::BytesMut::new();
                     let one = [ReadOne { key: &key, from }];
                     if read_streams(sh, db, now, &one, &rr, &mut Out::new(&mut body, resp3)) > 0 {
-                        got.push((key, body));
+                        got.push((i, body));
                     }
                 }
                 got
@@ -432,8 +438,8 @@ pub(super) fn xread_cross(s: &mut Session, args: Vec<Bytes>) -> LocalFuture<'_> 
             .await;
         let mut given = 0;
         let mut body = bytes::BytesMut::new();
-        for key in &keys {
-            if let Some((_, b)) = bodies.iter().flatten().find(|(k, _)| k == key) {
+        for i in 0..keys.len() {
+            if let Some((_, b)) = bodies.iter().flatten().find(|(at, _)| *at == i) {
                 given += 1;
                 body.extend_from_slice(b);
             }

@@ -96,8 +96,12 @@ impl std::fmt::Display for StreamId {
     }
 }
 
-/// Redis's `string2ull` as the stream ID parser uses it: decimal digits only, no sign, fits in u64.
+/// Redis's `string2ull` as the stream ID parser uses it: decimal digits fitting in u64, which its `strtoull`
+/// fallback also accepts after leading blanks and a `+`.
 fn parse_u64(s: &[u8]) -> Option<u64> {
+    let blanks = s.iter().take_while(|b| matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')).count();
+    let s = &s[blanks..];
+    let s = s.strip_prefix(b"+").unwrap_or(s);
     if s.is_empty() || s.len() > 20 {
         return None;
     }
@@ -321,7 +325,8 @@ mod tests {
         assert_eq!(StreamId::parse(b"5", 0), Some(StreamId::new(5, 0)));
         assert_eq!(StreamId::parse(b"5", u64::MAX), Some(StreamId::new(5, u64::MAX)));
         assert_eq!(StreamId::parse(b"5-3", 0), Some(StreamId::new(5, 3)));
-        for bad in [&b""[..], b"-", b"5-", b"-3", b"+5", b"5-+3", b"a", b"18446744073709551616", b"1-2-3"] {
+        assert_eq!(StreamId::parse(b" +5", 0), Some(StreamId::new(5, 0)));
+        for bad in [&b""[..], b"-", b"5-", b"-3", b"+", b"5- ", b"a", b"18446744073709551616", b"1-2-3"] {
             assert_eq!(StreamId::parse(bad, 0), None, "{:?}", String::from_utf8_lossy(bad));
         }
         let mut buf = [0; 41];
