@@ -150,23 +150,16 @@ pub(super) fn xgroup_destroy(ctx: &mut Ctx, args: &[Bytes]) {
 
 /// The group of XGROUP CREATECONSUMER/DELCONSUMER, or the error replied.
 fn xgroup_group<'a>(ctx: &'a mut Ctx, args: &[Bytes]) -> Option<&'a mut crate::db::stream::Group> {
-    match stream_mut(ctx, &args[2]) {
-        Err(()) => ctx.out.error(errors::WRONGTYPE),
-        Ok(None) => ctx.out.error(XGROUP_NEEDS_KEY),
-        Ok(Some(_)) => {}
-    }
-    let key_ok = matches!(stream_mut(ctx, &args[2]), Ok(Some(_)));
-    if !key_ok {
-        return None;
-    }
-    let Ok(Some(s)) = stream_mut(ctx, &args[2]) else { return None };
-    if !s.groups.contains_key(&args[3][..]) {
-        let e = no_group_for_key(&args[2], &args[3]);
-        ctx.out.error(&e);
-        return None;
-    }
-    let Ok(Some(s)) = stream_mut(ctx, &args[2]) else { return None };
-    s.groups.get_mut(&args[3][..])
+    let error = match stream_mut(ctx, &args[2]) {
+        Err(()) => errors::WRONGTYPE.to_string(),
+        Ok(None) => XGROUP_NEEDS_KEY.to_string(),
+        Ok(Some(s)) if s.groups.contains_key(&args[3][..]) => {
+            return stream_mut(ctx, &args[2]).ok()??.groups.get_mut(&args[3][..])
+        }
+        Ok(Some(_)) => no_group_for_key(&args[2], &args[3]),
+    };
+    ctx.out.error(&error);
+    None
 }
 
 /// `XGROUP CREATECONSUMER key group consumer`: 1 when created, 0 when it existed.
@@ -199,13 +192,10 @@ pub(super) fn xack(ctx: &mut Ctx, args: &[Bytes]) {
     if !found {
         return ctx.out.int(0);
     }
-    let mut ids = Vec::with_capacity(args.len() - 3);
-    for a in &args[3..] {
-        match strict_id(a) {
-            Ok(id) => ids.push(id),
-            Err(e) => return ctx.out.error(e),
-        }
-    }
+    let ids = match strict_ids(&args[3..]) {
+        Ok(ids) => ids,
+        Err(e) => return ctx.out.error(e),
+    };
     let Ok(Some(s)) = stream_mut(ctx, &args[1]) else { unreachable!("checked") };
     let g = s.groups.get_mut(&args[2][..]).expect("checked");
     let acked = ids.into_iter().filter(|&id| g.ack(id)).count();

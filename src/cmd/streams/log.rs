@@ -144,10 +144,12 @@ fn trim(s: &mut Stream, t: Trim) -> usize {
             let removed = s.entries.trim(t.to, t.approx, t.limit);
             if removed > 0 && !s.groups.is_empty() {
                 let first = s.first_id();
+                // Only the PEL entries below the new first entry can be the trimmed ones.
+                let below = if s.is_empty() { StreamId::MAX } else { first.prev().unwrap_or(StreamId::MIN) };
                 let gone: Vec<StreamId> = s
                     .groups
                     .values()
-                    .flat_map(|g| g.pending_range(StreamId::MIN, StreamId::MAX).map(|p| p.id))
+                    .flat_map(|g| g.pending_range(StreamId::MIN, below).map(|p| p.id))
                     .filter(|&id| id < first || s.is_empty())
                     .collect();
                 gone.into_iter().for_each(|id| s.drop_references(id));
@@ -272,7 +274,6 @@ fn range(ctx: &mut Ctx, args: &[Bytes], rev: bool) {
         Ok(Some(s)) => s,
     };
     if count == Some(0) {
-        let _ = resp3;
         return ctx.out.null_array();
     }
     let limit = count.unwrap_or(usize::MAX);
@@ -298,19 +299,15 @@ fn range(ctx: &mut Ctx, args: &[Bytes], rev: bool) {
 
 /// `XDEL key id [id ...]`
 pub(super) fn xdel(ctx: &mut Ctx, args: &[Bytes]) {
-    let s = match stream_mut(ctx, &args[1]) {
+    match stream_mut(ctx, &args[1]) {
         Err(()) => return ctx.out.error(errors::WRONGTYPE),
         Ok(None) => return ctx.out.int(0),
-        Ok(Some(s)) => s,
-    };
-    let _ = s;
-    let mut ids = Vec::with_capacity(args.len() - 2);
-    for a in &args[2..] {
-        match strict_id(a) {
-            Ok(id) => ids.push(id),
-            Err(e) => return ctx.out.error(e),
-        }
+        Ok(Some(_)) => {}
     }
+    let ids = match strict_ids(&args[2..]) {
+        Ok(ids) => ids,
+        Err(e) => return ctx.out.error(e),
+    };
     let Ok(Some(s)) = stream_mut(ctx, &args[1]) else { unreachable!("checked above") };
     let deleted = ids.into_iter().filter(|&id| s.delete(id)).count();
     ctx.shard.scattered_frees += deleted;
@@ -458,13 +455,10 @@ pub(super) fn xdelex(ctx: &mut Ctx, args: &[Bytes]) {
         ctx.out.array(range.len());
         return range.for_each(|_| ctx.out.int(-1));
     }
-    let mut ids = Vec::with_capacity(range.len());
-    for a in &args[range] {
-        match strict_id(a) {
-            Ok(id) => ids.push(id),
-            Err(e) => return ctx.out.error(e),
-        }
-    }
+    let ids = match strict_ids(&args[range]) {
+        Ok(ids) => ids,
+        Err(e) => return ctx.out.error(e),
+    };
     let Ok(Some(s)) = stream_mut(ctx, &args[1]) else { unreachable!("checked") };
     let results: Vec<i64> = ids.into_iter().map(|id| delete_with(s, id, refs)).collect();
     ctx.shard.scattered_frees += results.len();
@@ -490,13 +484,10 @@ pub(super) fn xackdel(ctx: &mut Ctx, args: &[Bytes]) {
         ctx.out.array(range.len());
         return range.for_each(|_| ctx.out.int(-1));
     }
-    let mut ids = Vec::with_capacity(range.len());
-    for a in &args[range] {
-        match strict_id(a) {
-            Ok(id) => ids.push(id),
-            Err(e) => return ctx.out.error(e),
-        }
-    }
+    let ids = match strict_ids(&args[range]) {
+        Ok(ids) => ids,
+        Err(e) => return ctx.out.error(e),
+    };
     let Ok(Some(s)) = stream_mut(ctx, &args[1]) else { unreachable!("checked") };
     let mut results = Vec::with_capacity(ids.len());
     for id in ids {

@@ -91,6 +91,12 @@ fn strict_id(arg: &[u8]) -> Result<StreamId, &'static str> {
     StreamId::parse(arg, 0).ok_or(INVALID_ID)
 }
 
+/// Every argument from `from` on as a strict ID, or the first one's error (commands taking a list of IDs check them
+/// all before touching anything).
+fn strict_ids(args: &[Bytes]) -> Result<Vec<StreamId>, &'static str> {
+    args.iter().map(|a| strict_id(a)).collect()
+}
+
 /// An ID argument where `-` and `+` stand for the smallest and largest IDs; a missing sequence is `missing_seq`.
 fn loose_id(arg: &[u8], missing_seq: u64) -> Result<StreamId, &'static str> {
     match arg {
