@@ -9,6 +9,7 @@
 //! does not have skip themselves there (`newer_than_redis70`).
 
 mod common;
+use common::streams::*;
 use common::*;
 use redis::Value;
 use std::collections::HashSet;
@@ -20,23 +21,6 @@ const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kin
 const INVALID_ID: &str = "ERR Invalid stream ID specified as stream command argument";
 const NEEDS_KEY: &str = "ERR The XGROUP subcommand requires the key to exist. Note that for CREATE you may want to \
                          use the MKSTREAM option to create an empty stream automatically.";
-
-/// Redis 7.4's answer, or Redis 7.0's when the tests run against /usr/bin/redis-server (7.0).
-fn v74<T>(redis74: T, redis70: T) -> T {
-    if against_redis() {
-        redis70
-    } else {
-        redis74
-    }
-}
-
-/// True, after saying why, when the test checks behaviour added after Redis 7.0 and runs against it.
-fn newer_than_redis70(what: &str) -> bool {
-    if against_redis() {
-        eprintln!("skipped against redis-server 7.0: {what}");
-    }
-    against_redis()
-}
 
 /// The text of XREADGROUP's NOGROUP error.
 fn nogroup_read(key: &str, group: &str) -> String {
@@ -53,57 +37,9 @@ fn nogroup_for_key(group: &str, key: &str) -> String {
     format!("NOGROUP No such consumer group '{group}' for key name '{key}'")
 }
 
-/// An entry as the `redis` crate sees it: `[id, [field, value, ...]]`.
-fn entry(id: &str, fields: &[&str]) -> Value {
-    Value::Array(vec![bulk(id), Value::Array(fields.iter().map(|f| bulk(f)).collect())])
-}
-
 /// Entries `id` with the single field `f` set to `v`.
 fn fv(ids: &[&str]) -> Vec<Value> {
     ids.iter().map(|id| entry(id, &["f", "v"])).collect()
-}
-
-/// The RESP2 reply of XREAD and XREADGROUP: `[[key, [entry, ...]], ...]`.
-fn read_reply(streams: Vec<(&str, Vec<Value>)>) -> Value {
-    Value::Array(streams.into_iter().map(|(k, es)| Value::Array(vec![bulk(k), Value::Array(es)])).collect())
-}
-
-/// A bulk string in RESP.
-fn rb(s: &str) -> String {
-    format!("${}\r\n{s}\r\n", s.len())
-}
-
-/// An entry in RESP.
-fn re(id: &str, fields: &[&str]) -> String {
-    let mut out = format!("*2\r\n{}*{}\r\n", rb(id), fields.len());
-    for f in fields {
-        out += &rb(f);
-    }
-    out
-}
-
-/// An array in RESP.
-fn ra<S: AsRef<str>>(items: &[S]) -> String {
-    format!("*{}\r\n{}", items.len(), items.iter().map(|i| i.as_ref()).collect::<String>())
-}
-
-fn send(raw: &mut Raw, args: &[&str]) {
-    let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
-    raw.cmd(&args);
-}
-
-/// Sends a command on a raw connection and asserts its reply byte for byte.
-fn check(raw: &mut Raw, args: &[&str], want: &str) {
-    send(raw, args);
-    let got = raw.reply();
-    assert_eq!(String::from_utf8_lossy(&got), want, "{args:?}");
-}
-
-fn resp3(s: &Server) -> Raw {
-    let mut raw = s.raw();
-    send(&mut raw, &["HELLO", "3"]);
-    raw.reply();
-    raw
 }
 
 fn xadd(c: &mut redis::Connection, key: &str, id: &str) -> String {

@@ -2,6 +2,8 @@
 //! raw RESP bytes. The server is killed when the `Server` is dropped.
 #![allow(dead_code)]
 
+pub mod streams;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
